@@ -1,0 +1,1 @@
+"""The ``automatch`` command line."""

@@ -1,0 +1,1 @@
+"""Dataset readers (benchmarks and training sets), pair sampling, augmentation and synthesis."""

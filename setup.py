@@ -1,0 +1,53 @@
+"""Packaging for automatch_jax: the AutoMatch tracker (ICCV 2021) in JAX/Flax.
+
+Exact, tested versions live in ``constraints.txt``; the README's quick-start commands install with it.
+"""
+
+from pathlib import Path
+
+from setuptools import find_packages, setup
+
+ROOT = Path(__file__).parent
+
+INSTALL_REQUIRES = [
+    "jax>=0.10.2,<0.11",
+    "flax>=0.12.8,<0.13",
+    "optax>=0.2.8,<0.3",
+    "orbax-checkpoint>=0.12.8,<0.13",
+    "tensorflow-datasets>=4.9.10,<5",
+    "numpy>=2.1,<3",
+    # A superset of opencv-python: the same cv2 module, without GUI libraries, plus the contrib
+    # trackers (CSRT, KCF) that the benchmarks run beside ours.
+    "opencv-contrib-python-headless>=5.0.0.93,<6",
+    "ml-collections>=1.1.0,<2",
+    "matplotlib>=3.11,<4",
+    "tqdm>=4.70,<5",
+    "scikit-image>=0.26,<0.27",
+]
+
+EXTRAS_REQUIRE = {
+    "test": [
+        "pytest>=9.0,<10",
+        "hypothesis>=6.155,<7",
+        "ruff>=0.17,<0.18",
+        # The official GOT-10k toolkit, used only as the reference in the metric parity tests.
+        "got10k==0.1.3",
+        "shapely>=2.2,<3",
+    ],
+}
+
+setup(
+    name="automatch_jax",
+    version="0.1.0",
+    description="AutoMatch: Siamese trackers with a searched matching network, in JAX/Flax.",
+    long_description=(ROOT / "README.md").read_text(encoding="utf-8"),
+    long_description_content_type="text/markdown",
+    python_requires=">=3.10",
+    packages=find_packages(include=["automatch_jax", "automatch_jax.*"]),
+    include_package_data=True,
+    package_data={"automatch_jax": ["assets/**/*", "data/assets/*"]},
+    install_requires=INSTALL_REQUIRES,
+    extras_require=EXTRAS_REQUIRE,
+    entry_points={"console_scripts": ["automatch=automatch_jax.cli.main:main"]},
+    license="MIT",
+)
