@@ -1,0 +1,106 @@
+"""Reports of evaluated trackers: text tables for the terminal and the JSON document.
+
+JSON layout (values are fractions in [0, 1], ``fps`` in frames per second; keys a protocol does not define
+are absent)::
+
+    {"dataset": "otb", "root": "...",
+     "trackers": {NAME: {"overall": {"success_auc": .., "precision_20": .., "norm_precision": .., "ao": ..,
+                                     "sr50": .., "sr75": .., "fps": ..},
+                         "sequences": {SEQ: {...}},
+                         "attributes": {ATTR: {..., "n_sequences": k}},
+                         "curves": {"success_curve": [21], "precision_curve": [51],
+                                    "norm_precision_curve": [51]}}}}
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence as SequenceOf
+from pathlib import Path
+
+from automatch_jax.eval.evaluate import TrackerReport
+
+# Column order and headers of the text tables.
+COLUMNS = (
+    ("success_auc", "AUC"),
+    ("precision_20", "Prec@20"),
+    ("norm_precision", "NormPrec"),
+    ("ao", "AO"),
+    ("sr50", "SR0.5"),
+    ("sr75", "SR0.75"),
+    ("fps", "FPS"),
+)
+
+
+def _cell(key: str, metrics: dict[str, float]) -> str:
+    if key not in metrics:
+        return "-"
+    value = metrics[key]
+    return f"{value:.1f}" if key == "fps" else f"{100.0 * value:.1f}"
+
+
+def _columns(reports: SequenceOf[TrackerReport]) -> list[tuple[str, str]]:
+    present = set().union(*(r.overall.keys() for r in reports))
+    return [(key, header) for key, header in COLUMNS if key in present]
+
+
+def _table(title: str, rows: list[tuple[str, str, dict[str, float]]], columns: list[tuple[str, str]]) -> str:
+    first = max([12] + [len(r[0]) for r in rows])
+    header = f"{'':<{first}}  {'seqs':>5}" + "".join(f"  {h:>8}" for _, h in columns)
+    lines = [title, header, "-" * len(header)]
+    for label, count, metrics in rows:
+        lines.append(
+            f"{label:<{first}}  {count:>5}" + "".join(f"  {_cell(k, metrics):>8}" for k, _ in columns)
+        )
+    return "\n".join(lines)
+
+
+def format_tables(reports: SequenceOf[TrackerReport], dataset: str) -> str:
+    """Text tables: all trackers' overall numbers, then one table per tracker with its per-attribute numbers.
+
+    Scores are printed in percent (AUC, precision, AO, SR), speed in frames per second.
+    """
+    columns = _columns(reports)
+    n_sequences = str(len(reports[0].sequences))
+    parts = [
+        _table(
+            f"{dataset}: overall (scores in %)",
+            [(r.name, n_sequences, r.overall) for r in reports],
+            columns,
+        )
+    ]
+    for report in reports:
+        if not report.attributes:
+            continue
+        rows = [("overall", n_sequences, report.overall)] + [
+            (attribute, str(report.attribute_counts[attribute]), metrics)
+            for attribute, metrics in report.attributes.items()
+        ]
+        parts.append(_table(f"{report.name} on {dataset} by attribute (scores in %)", rows, columns))
+    return "\n\n".join(parts)
+
+
+def to_json(reports: SequenceOf[TrackerReport], dataset: str, root: str | None = None) -> dict:
+    """The JSON document described in the module docstring."""
+    trackers = {}
+    for report in reports:
+        trackers[report.name] = {
+            "overall": dict(report.overall),
+            "sequences": {name: dict(metrics) for name, metrics in report.sequences.items()},
+            "attributes": {
+                attribute: {**metrics, "n_sequences": report.attribute_counts[attribute]}
+                for attribute, metrics in report.attributes.items()
+            },
+            "curves": {key: [float(v) for v in curve] for key, curve in report.curves.items()},
+        }
+    document: dict = {"dataset": dataset, "trackers": trackers}
+    if root is not None:
+        document["root"] = root
+    return document
+
+
+def write_json(path: Path, reports: SequenceOf[TrackerReport], dataset: str, root: str | None = None) -> Path:
+    """Writes :func:`to_json` to ``path`` (parents created)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(to_json(reports, dataset, root), indent=2) + "\n", encoding="utf-8")
+    return path
