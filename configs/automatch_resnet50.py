@@ -1,0 +1,13 @@
+"""AutoMatch as in the paper: ResNet-50 (layer3, stride 8), cls {simple-transformer, FiLM}, reg {FiLM, pairwise}."""
+
+import ml_collections
+
+from automatch_jax.config import default_model_config
+
+
+def get_config() -> ml_collections.ConfigDict:
+    config = ml_collections.ConfigDict()
+    config.name = "automatch-resnet50"
+    config.model = default_model_config()
+    config.backbone_weights = ""  # a torchvision resnet50 .pth/.npz; none can be downloaded here
+    return config
