@@ -14,10 +14,9 @@ Layout::
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterator
 from pathlib import Path
 
-from automatch_jax.data.sequence import Sequence
+from automatch_jax.data.sequence import Sequence, SequenceCollection
 from automatch_jax.data.text import parse_numbers, read_flags
 from automatch_jax.errors import DatasetError
 
@@ -25,8 +24,10 @@ SPLITS = ("train", "val", "test")
 LABELS = ("absence", "cover", "cut_by_image")
 
 
-class GOT10kDataset:
+class GOT10kDataset(SequenceCollection):
     """One split of GOT-10k; ``ROOT`` may be the dataset folder or the split folder itself."""
+
+    _index_name = "_names"
 
     attribute_names: tuple[str, ...] = ()
 
@@ -55,16 +56,6 @@ class GOT10kDataset:
                 f"{self.split_dir}: {len(missing)} of the {len(self._names)} sequences in list.txt have no "
                 f"groundtruth.txt (first: {missing[0]})"
             )
-
-    @property
-    def sequence_names(self) -> list[str]:
-        return list(self._names)
-
-    def __len__(self) -> int:
-        return len(self._names)
-
-    def __iter__(self) -> Iterator[Sequence]:
-        return (self[name] for name in self._names)
 
     def __getitem__(self, name: str) -> Sequence:
         if name not in self._names:

@@ -12,10 +12,9 @@ Layout (the full release groups videos by class; the test-only release drops tha
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
-from automatch_jax.data.sequence import Sequence
+from automatch_jax.data.sequence import Sequence, SequenceCollection
 from automatch_jax.data.text import SEPARATORS, parse_numbers, read_flags
 from automatch_jax.errors import DatasetError
 
@@ -104,9 +103,11 @@ TEST_SEQUENCES = tuple(
 """The 280 videos of LaSOT's test split (4 per class), grouped by class."""
 
 
-class LaSOTDataset:
+class LaSOTDataset(SequenceCollection):
     """LaSOT's test split (``split="test"``, every one of the 280 videos required) or training split
     (``split="train"``: every other video found under ``root``)."""
+
+    _index_name = "_dirs"
 
     attribute_names = ATTRIBUTES
 
@@ -143,16 +144,6 @@ class LaSOTDataset:
                 f"{self.root}: no LaSOT training video found (ROOT/<class>/<class>-<k>/groundtruth.txt)"
             )
         return dirs
-
-    @property
-    def sequence_names(self) -> list[str]:
-        return list(self._dirs)
-
-    def __len__(self) -> int:
-        return len(self._dirs)
-
-    def __iter__(self) -> Iterator[Sequence]:
-        return (self[name] for name in self._dirs)
 
     def __getitem__(self, name: str) -> Sequence:
         try:

@@ -14,18 +14,17 @@ annotations never opens an image.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 from automatch_jax.data import otb_table
-from automatch_jax.data.sequence import Sequence
+from automatch_jax.data.sequence import Sequence, SequenceCollection
 from automatch_jax.data.text import SEPARATORS, parse_numbers
 from automatch_jax.errors import DatasetError
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
 
 
-class OTBDataset:
+class OTBDataset(SequenceCollection):
     """An OTB-format benchmark.
 
     Args:
@@ -34,6 +33,8 @@ class OTBDataset:
         list, every sequence required; or ``"otb"``: every OTB-format sequence found under ``root`` (benchmark
         sequences use the benchmark's facts, others their own files), at least one required.
     """
+
+    _index_name = "_entries"
 
     attribute_names = otb_table.ATTRIBUTES
 
@@ -81,16 +82,6 @@ class OTBDataset:
                 f"{self.root}: no OTB-format sequence found (expected ROOT/<Sequence>/groundtruth_rect.txt and img/)"
             )
         return entries
-
-    @property
-    def sequence_names(self) -> list[str]:
-        return list(self._entries)
-
-    def __len__(self) -> int:
-        return len(self._entries)
-
-    def __iter__(self) -> Iterator[Sequence]:
-        return (self[name] for name in self._entries)
 
     def result_name_aliases(self, name: str) -> tuple[str, ...]:
         """Names a result file of ``name`` may have (``Jogging-1``, ``Jogging.1``, ``Jogging_1``)."""

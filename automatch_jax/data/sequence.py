@@ -71,6 +71,29 @@ class Sequence:
         return None
 
 
+class SequenceCollection:
+    """Base of the benchmark readers: ``sequence_names``, ``len`` and iteration over the reader's index.
+
+    A reader fills the mapping or list named by ``_index_name`` (sequence name first) in its constructor and
+    loads one :class:`Sequence` in ``__getitem__``.
+    """
+
+    _index_name: str = "_names"
+
+    @property
+    def sequence_names(self) -> list[str]:
+        return list(getattr(self, self._index_name))
+
+    def __len__(self) -> int:
+        return len(getattr(self, self._index_name))
+
+    def __iter__(self) -> Iterator[Sequence]:
+        return (self[name] for name in getattr(self, self._index_name))
+
+    def __getitem__(self, name: str) -> Sequence:
+        raise NotImplementedError
+
+
 class BenchmarkDataset(Protocol):
     """What every benchmark reader offers: named sequences, loaded lazily, in a fixed order."""
 

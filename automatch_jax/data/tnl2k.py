@@ -9,17 +9,18 @@ Layout::
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 from automatch_jax.data.otb import IMAGE_SUFFIXES
-from automatch_jax.data.sequence import Sequence
+from automatch_jax.data.sequence import Sequence, SequenceCollection
 from automatch_jax.data.text import parse_numbers
 from automatch_jax.errors import DatasetError
 
 
-class TNL2KDataset:
+class TNL2KDataset(SequenceCollection):
     """Every video under ``root`` that has a ``groundtruth.txt``."""
+
+    _index_name = "_dirs"
 
     attribute_names: tuple[str, ...] = ()
 
@@ -33,16 +34,6 @@ class TNL2KDataset:
             raise DatasetError(
                 f"{self.root}: no TNL2K video found (expected ROOT/<seq>/groundtruth.txt and imgs/)"
             )
-
-    @property
-    def sequence_names(self) -> list[str]:
-        return list(self._dirs)
-
-    def __len__(self) -> int:
-        return len(self._dirs)
-
-    def __iter__(self) -> Iterator[Sequence]:
-        return (self[name] for name in self._dirs)
 
     def __getitem__(self, name: str) -> Sequence:
         try:

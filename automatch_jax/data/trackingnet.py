@@ -8,18 +8,19 @@ Layout::
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
-from automatch_jax.data.sequence import Sequence
+from automatch_jax.data.sequence import Sequence, SequenceCollection
 from automatch_jax.data.text import parse_numbers
 from automatch_jax.errors import DatasetError
 
 SPLITS = ("TEST", *(f"TRAIN_{i}" for i in range(12)))
 
 
-class TrackingNetDataset:
+class TrackingNetDataset(SequenceCollection):
     """One or more TrackingNet splits (``"TEST"`` by default; ``"TRAIN_3"``, ...)."""
+
+    _index_name = "_files"
 
     attribute_names: tuple[str, ...] = ()
 
@@ -45,16 +46,6 @@ class TrackingNetDataset:
             raise DatasetError(
                 f"{self.root}: no annotation files under {', '.join(s + '/anno' for s in splits)}"
             )
-
-    @property
-    def sequence_names(self) -> list[str]:
-        return list(self._files)
-
-    def __len__(self) -> int:
-        return len(self._files)
-
-    def __iter__(self) -> Iterator[Sequence]:
-        return (self[name] for name in self._files)
 
     def __getitem__(self, name: str) -> Sequence:
         try:

@@ -14,12 +14,11 @@ Polygons are kept (``Sequence.polygons``, (N, 8)); ``Sequence.gt`` holds their a
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 
-from automatch_jax.data.sequence import Sequence
+from automatch_jax.data.sequence import Sequence, SequenceCollection
 from automatch_jax.data.text import SEPARATORS, read_flags
 from automatch_jax.errors import DatasetError
 
@@ -95,8 +94,10 @@ def _to_quad(values: np.ndarray) -> np.ndarray:
     return rect_to_polygon(polygon_to_box(values[None], "aabb"))[0]
 
 
-class VOTDataset:
+class VOTDataset(SequenceCollection):
     """The sequences of a VOT edition's folder."""
+
+    _index_name = "_names"
 
     attribute_names = TAGS
 
@@ -125,16 +126,6 @@ class VOTDataset:
                 f"{self.root}: no VOT sequence found (expected ROOT/<seq>/groundtruth.txt and color/)"
             )
         self._names = names
-
-    @property
-    def sequence_names(self) -> list[str]:
-        return list(self._names)
-
-    def __len__(self) -> int:
-        return len(self._names)
-
-    def __iter__(self) -> Iterator[Sequence]:
-        return (self[name] for name in self._names)
 
     def __getitem__(self, name: str) -> Sequence:
         if name not in self._names:
