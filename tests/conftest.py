@@ -5,7 +5,12 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import jax
+import jax.numpy as jnp
 import pytest
+
+from automatch_jax.config import build_network, load_config
+from automatch_jax.tracking import TrackerCheckpoint, TrackerSettings, save_checkpoint
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -27,3 +32,18 @@ def real_sequences() -> Path:
     if path is None:
         pytest.skip("the real sequences (../shared/data/sequences) are not beside this checkout")
     return path
+
+
+@pytest.fixture(scope="session")
+def smoke_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    config = load_config(REPO / "configs" / "smoke.py")
+    net = build_network(config.model)
+    g = net.geometry
+    variables = net.init(
+        jax.random.PRNGKey(0),
+        jnp.zeros((1, g.exemplar_size, g.exemplar_size, 3)),
+        jnp.array([[20.0, 20.0, 40.0, 40.0]]),
+        jnp.zeros((1, g.search_size, g.search_size, 3)),
+    )
+    path = tmp_path_factory.mktemp("ckpt") / "smoke"
+    return save_checkpoint(path, TrackerCheckpoint("smoke", dict(config.model), variables, TrackerSettings()))

@@ -19,6 +19,9 @@ COMMANDS = {
     "eval": "automatch_jax.cli.eval_cmd",
     "submission": "automatch_jax.cli.submission_cmd",
     "info": "automatch_jax.cli.info_cmd",
+    "track": "automatch_jax.cli.track_cmd",
+    "run-benchmark": "automatch_jax.cli.run_benchmark_cmd",
+    "demo": "automatch_jax.cli.demo_cmd",
 }
 
 

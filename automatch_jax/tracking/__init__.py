@@ -1,0 +1,7 @@
+"""The online tracker: :class:`Tracker` (``init(frame, box)``, ``update(frame)``), checkpoints, frame sources."""
+
+from automatch_jax.tracking.checkpoint import TrackerCheckpoint, load_checkpoint, save_checkpoint
+from automatch_jax.tracking.settings import TrackerSettings
+from automatch_jax.tracking.tracker import Tracker
+
+__all__ = ["Tracker", "TrackerCheckpoint", "TrackerSettings", "load_checkpoint", "save_checkpoint"]

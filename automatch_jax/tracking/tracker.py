@@ -1,0 +1,209 @@
+"""The online tracker, shaped like OpenCV's trackers: ``init(frame, box)``, then ``update(frame)`` per frame.
+
+Ocean's inference: the search region (the exemplar's context window scaled by search/exemplar size) is cropped
+at the previous centre and size; the network gives a score and a box per score-map cell; boxes are penalised
+for size and aspect-ratio change, a cosine window favours small motion, the best cell wins; the size follows it
+with a learning rate proportional to the penalised score; the box is clipped to the frame. When the best score
+falls below ``lost_score`` the target counts as lost: the box stays put and the search region widens frame by
+frame so the target can be picked up again (see :class:`TrackerSettings`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from automatch_jax.config import build_network
+from automatch_jax.data.crop import CropWindow, context_side, crop
+from automatch_jax.errors import AutomatchError
+from automatch_jax.models.geometry import decode_boxes
+from automatch_jax.models.tracker_net import TrackerNet
+from automatch_jax.tracking.checkpoint import CheckpointError, TrackerCheckpoint, load_checkpoint
+from automatch_jax.tracking.settings import TrackerSettings
+
+
+def as_rgb(frame: Any, color: str = "bgr") -> np.ndarray:
+    """Validate a frame and return it as (H, W, 3) uint8/float RGB. Accepts BGR (OpenCV's order, the default)
+    or RGB colour frames, BGRA/RGBA, and greyscale (H, W) or (H, W, 1)."""
+    if not isinstance(frame, np.ndarray):
+        raise AutomatchError(f"a frame must be a numpy array, not {type(frame).__name__}")
+    if frame.ndim == 3 and frame.shape[2] == 1:
+        frame = frame[..., 0]
+    if frame.ndim == 2:
+        frame = np.repeat(frame[..., None], 3, axis=2)
+    elif frame.ndim != 3 or frame.shape[2] not in (3, 4):
+        raise AutomatchError(f"a frame must be HxW, HxWx1, HxWx3 or HxWx4, not {frame.shape}")
+    if frame.shape[0] < 2 or frame.shape[1] < 2:
+        raise AutomatchError(f"frame of size {frame.shape[1]}x{frame.shape[0]} is too small to track in")
+    frame = frame[..., :3]
+    if color == "bgr":
+        frame = frame[..., ::-1]
+    elif color != "rgb":
+        raise AutomatchError(f"unknown colour order {color!r}; use 'bgr' or 'rgb'")
+    return np.ascontiguousarray(frame)
+
+
+def check_box(box: Any, width: int, height: int) -> np.ndarray:
+    """A validated (4,) float64 ``x, y, w, h`` box that overlaps a ``width`` x ``height`` frame."""
+    try:
+        values = np.asarray(box, dtype=np.float64).reshape(-1)
+    except (TypeError, ValueError):
+        raise AutomatchError(f"box {box!r} is not four numbers x, y, w, h") from None
+    if values.size != 4 or not np.all(np.isfinite(values)):
+        raise AutomatchError(f"box {box!r} is not four finite numbers x, y, w, h")
+    x, y, w, h = values
+    if w <= 0 or h <= 0:
+        raise AutomatchError(f"box {x:g},{y:g},{w:g},{h:g} has zero or negative size")
+    if x >= width or y >= height or x + w <= 0 or y + h <= 0:
+        raise AutomatchError(f"box {x:g},{y:g},{w:g},{h:g} lies outside the {width}x{height} frame")
+    return values
+
+
+def _change(r: np.ndarray) -> np.ndarray:
+    return np.maximum(r, 1.0 / r)
+
+
+def _padded_size(w: np.ndarray, h: np.ndarray) -> np.ndarray:
+    pad = (w + h) * 0.5
+    return np.sqrt((w + pad) * (h + pad))
+
+
+class Tracker:
+    """Single-object tracker over a :class:`TrackerNet`.
+
+    Example::
+
+        tracker = Tracker.from_pretrained()            # the default shipped model
+        tracker.init(first_frame, (x, y, w, h))        # frames: HxWx3 uint8 BGR (OpenCV's order)
+        for frame in frames:
+            (x, y, w, h), score = tracker.update(frame)
+    """
+
+    def __init__(
+        self,
+        net: TrackerNet,
+        variables: dict,
+        settings: TrackerSettings | None = None,
+        color: str = "bgr",
+        name: str = "",
+    ):
+        self.net = net
+        self.variables = jax.tree_util.tree_map(jnp.asarray, variables)
+        self.settings = settings or TrackerSettings()
+        self.color = color
+        self.name = name or "automatch"
+        self.geometry = net.geometry
+        s = self.geometry.score_size
+        self._window = np.outer(np.hanning(s), np.hanning(s)).astype(np.float64)
+        self._template = jax.jit(lambda v, z, b: net.apply(v, z, b, method=TrackerNet.template))
+        self._track = jax.jit(self._track_fn)
+        self._exemplar: dict | None = None
+        self._frame_size: tuple[int, int] | None = None
+
+    def _track_fn(self, variables: dict, exemplar: dict, x: jnp.ndarray) -> tuple[jnp.ndarray, jnp.ndarray]:
+        out = self.net.apply(variables, exemplar, x, method=TrackerNet.track)
+        return jax.nn.sigmoid(out["cls"][0]), decode_boxes(self.geometry, out["reg"][0])
+
+    @classmethod
+    def from_checkpoint(cls, checkpoint: TrackerCheckpoint, color: str = "bgr", **overrides: Any) -> Tracker:
+        """A tracker for a loaded checkpoint; ``overrides`` replace inference settings (``penalty_k=0.05`` ...)."""
+        try:
+            net = build_network(checkpoint.model)
+            g = net.geometry
+        except (AutomatchError, ValueError) as exc:
+            raise CheckpointError(f"checkpoint {checkpoint.name}: invalid model config ({exc})") from None
+        z = jnp.zeros((1, g.exemplar_size, g.exemplar_size, 3))
+        x = jnp.zeros((1, g.search_size, g.search_size, 3))
+        expected = jax.eval_shape(
+            lambda: net.init(jax.random.PRNGKey(0), z, jnp.array([[40.0, 40, 80, 80]]), x)
+        )
+        got = jax.tree_util.tree_map(
+            lambda a: jax.ShapeDtypeStruct(np.shape(a), jnp.float32), checkpoint.variables
+        )
+        same_tree = jax.tree_util.tree_structure(expected) == jax.tree_util.tree_structure(got)
+        if not same_tree or any(
+            a.shape != b.shape
+            for a, b in zip(jax.tree_util.tree_leaves(expected), jax.tree_util.tree_leaves(got), strict=True)
+        ):
+            raise CheckpointError(f"checkpoint {checkpoint.name}: its weights do not fit its model config")
+        settings = checkpoint.settings.replace(**overrides) if overrides else checkpoint.settings
+        return cls(net, checkpoint.variables, settings, color=color, name=checkpoint.name)
+
+    @classmethod
+    def from_pretrained(
+        cls, name_or_path: str | Path | None = None, color: str = "bgr", **overrides: Any
+    ) -> Tracker:
+        """A tracker from a named shipped model (default ``automatch-lite``) or a checkpoint folder."""
+        return cls.from_checkpoint(load_checkpoint(name_or_path), color=color, **overrides)
+
+    # ---------------------------------------------------------------------------------------------------------
+    @property
+    def box(self) -> np.ndarray:
+        """The current (4,) ``x, y, w, h``."""
+        return np.array([self._cx - self._w / 2, self._cy - self._h / 2, self._w, self._h])
+
+    def init(self, frame: np.ndarray, box: Any) -> None:
+        """Start tracking the object in ``box`` (``x, y, w, h`` pixels, top-left corner) of ``frame``."""
+        rgb = as_rgb(frame, self.color)
+        height, width = rgb.shape[:2]
+        x, y, w, h = check_box(box, width, height)
+        self._frame_size = (width, height)
+        self._cx, self._cy, self._w, self._h = x + w / 2, y + h / 2, w, h
+        self._lost = 0
+        self._fill = rgb.reshape(-1, 3).mean(axis=0)
+        g = self.geometry
+        side = context_side(w, h, self.settings.context)
+        window = CropWindow(self._cx, self._cy, side, g.exemplar_size)
+        z = crop(rgb, window, self._fill)
+        z_box = window.to_crop(np.array([x, y, x + w, y + h]))
+        self._exemplar = self._template(
+            self.variables, jnp.asarray(z[None]), jnp.asarray(z_box[None], jnp.float32)
+        )
+
+    def update(self, frame: np.ndarray) -> tuple[np.ndarray, float]:
+        """Track into ``frame``: returns the box ``x, y, w, h`` (float pixels) and the confidence in [0, 1]."""
+        if self._exemplar is None:
+            raise AutomatchError("Tracker.update() called before Tracker.init()")
+        rgb = as_rgb(frame, self.color)
+        height, width = rgb.shape[:2]
+        if (width, height) != self._frame_size:
+            raise AutomatchError(
+                f"frame size changed from {self._frame_size[0]}x{self._frame_size[1]} to {width}x{height}"
+            )
+        s, g = self.settings, self.geometry
+        growth = min(s.search_growth**self._lost, s.max_search_growth)
+        side_z = context_side(self._w, self._h, s.context)
+        side_x = side_z * g.search_size / g.exemplar_size * growth
+        window = CropWindow(self._cx, self._cy, side_x, g.search_size)
+        x_crop = crop(rgb, window, self._fill)
+        scores, boxes = self._track(self.variables, self._exemplar, jnp.asarray(x_crop[None]))
+        scores, boxes = np.asarray(scores, np.float64), np.asarray(boxes, np.float64)
+
+        scale = window.scale
+        pred_w = np.maximum(boxes[..., 2] - boxes[..., 0], 1e-3)
+        pred_h = np.maximum(boxes[..., 3] - boxes[..., 1], 1e-3)
+        size_change = _change(_padded_size(pred_w, pred_h) / _padded_size(self._w * scale, self._h * scale))
+        ratio_change = _change((self._w / self._h) / (pred_w / pred_h))
+        penalty = np.exp(-(ratio_change * size_change - 1) * s.penalty_k)
+        pscore = penalty * scores
+        pscore = pscore * (1 - s.window_influence) + self._window * s.window_influence
+        best = np.unravel_index(int(np.argmax(pscore)), pscore.shape)
+        score = float(scores[best])
+
+        if score < s.lost_score:
+            self._lost += 1
+            return self.box, score
+        self._lost = 0
+        cx, cy = window.to_frame((boxes[best][:2] + boxes[best][2:]) / 2)
+        lr = penalty[best] * score * s.lr
+        w = self._w * (1 - lr) + pred_w[best] / scale * lr
+        h = self._h * (1 - lr) + pred_h[best] / scale * lr
+        self._cx = float(np.clip(cx, 0, width))
+        self._cy = float(np.clip(cy, 0, height))
+        self._w = float(np.clip(w, s.min_size, width))
+        self._h = float(np.clip(h, s.min_size, height))
+        return self.box, score
