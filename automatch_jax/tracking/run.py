@@ -36,9 +36,9 @@ def draw(frame: np.ndarray, box: np.ndarray, score: float, gt: np.ndarray | None
     """A copy of the BGR ``frame`` with the box (green), its score and the ground truth (white) drawn on it."""
     out = frame.copy()
     if gt is not None and np.all(np.isfinite(gt)):
-        x, y, w, h = (int(round(v)) for v in gt)
+        x, y, w, h = (round(float(v)) for v in gt)
         cv2.rectangle(out, (x, y), (x + w, y + h), (255, 255, 255), 1)
-    x, y, w, h = (int(round(v)) for v in box)
+    x, y, w, h = (round(float(v)) for v in box)
     cv2.rectangle(out, (x, y), (x + w, y + h), (0, 220, 0), 2)
     cv2.putText(out, f"{score:.2f}", (x, max(y - 4, 12)), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (0, 220, 0), 1)
     return out
