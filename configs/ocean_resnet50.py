@@ -2,11 +2,11 @@
 
 import ml_collections
 
-from automatch_jax.config import default_model_config
+from automatch_jax.config import default_model_config, default_training_config
 
 
 def get_config() -> ml_collections.ConfigDict:
-    config = ml_collections.ConfigDict()
+    config = default_training_config(ml_collections.ConfigDict())
     config.name = "ocean-resnet50"
     config.model = default_model_config()
     config.model.cls_operators = ("dw_xcorr",)

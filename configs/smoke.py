@@ -3,11 +3,11 @@ and for trying the tools, never for tracking anything real."""
 
 import ml_collections
 
-from automatch_jax.config import default_model_config
+from automatch_jax.config import default_model_config, default_training_config
 
 
 def get_config() -> ml_collections.ConfigDict:
-    config = ml_collections.ConfigDict()
+    config = default_training_config(ml_collections.ConfigDict())
     config.name = "smoke"
     config.model = default_model_config()
     config.model.update(
@@ -20,4 +20,7 @@ def get_config() -> ml_collections.ConfigDict:
         exemplar_cells=5,
     )
     config.backbone_weights = ""
+    config.train.update(batch_size=8, steps=60, warmup_steps=10, lr=0.02, warmup_lr=0.005, final_lr=0.002,
+                        unfreeze_step=30, log_every=10, eval_every=30, eval_batches=1, checkpoint_every=20)
+    config.data.pairs = {"target_min": 18.0, "target_max": 64.0, "shift": 32.0, "distractors": 1}
     return config

@@ -3,7 +3,7 @@ e.g. ``configs/table1.py:film``; ``:<operator>,lite`` uses the EfficientNet-Lite
 
 import ml_collections
 
-from automatch_jax.config import default_model_config
+from automatch_jax.config import default_model_config, default_training_config
 from automatch_jax.ops import OPERATOR_NAMES
 
 
@@ -11,7 +11,7 @@ def get_config(arg: str = "dw_xcorr") -> ml_collections.ConfigDict:
     operator, _, variant = arg.partition(",")
     if operator not in OPERATOR_NAMES:
         raise ValueError(f"unknown operator {operator!r}; known: {', '.join(OPERATOR_NAMES)}")
-    config = ml_collections.ConfigDict()
+    config = default_training_config(ml_collections.ConfigDict())
     config.name = f"table1-{operator}" + (f"-{variant}" if variant else "")
     config.model = default_model_config()
     config.model.cls_operators = (operator,)

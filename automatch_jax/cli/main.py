@@ -22,6 +22,7 @@ COMMANDS = {
     "track": "automatch_jax.cli.track_cmd",
     "run-benchmark": "automatch_jax.cli.run_benchmark_cmd",
     "demo": "automatch_jax.cli.demo_cmd",
+    "train": "automatch_jax.cli.train_cmd",
 }
 
 

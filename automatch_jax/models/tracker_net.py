@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence as SequenceOf
 
 import flax.linen as nn
+import jax
 import jax.numpy as jnp
 
 from automatch_jax.models.backbones import Neck, get_backbone
@@ -30,6 +31,8 @@ class TrackerNet(nn.Module):
       search_size, exemplar_size, exemplar_cells: crop sizes and the exemplar window; the score-map geometry
         derived from them and the backbone is :attr:`geometry` (see :mod:`automatch_jax.models.geometry`).
       dtype: computation dtype (bf16/fp16 on accelerators); parameters and outputs stay float32.
+      freeze_backbone: stop gradients at the backbone's output (training's frozen-backbone phase). The backbone's
+        BatchNorm always uses its running statistics, as in SiamRPN++ and Ocean (batches of pairs are small).
     """
 
     backbone: str = "resnet50"
@@ -42,6 +45,7 @@ class TrackerNet(nn.Module):
     exemplar_size: int = 127
     exemplar_cells: int = 7
     dtype: jnp.dtype = jnp.float32
+    freeze_backbone: bool = False
 
     @property
     def geometry(self) -> ScoreGeometry:
@@ -60,7 +64,10 @@ class TrackerNet(nn.Module):
 
     def features(self, images: jnp.ndarray, train: bool = False) -> jnp.ndarray:
         """(B, H, W, 3) RGB in [0, 255] -> (B, ceil(H/8), ceil(W/8), channels) float32."""
-        return self.neck(self.trunk(images, train), train).astype(jnp.float32)
+        trunk = self.trunk(images, False)
+        if self.freeze_backbone:
+            trunk = jax.lax.stop_gradient(trunk)
+        return self.neck(trunk, train).astype(jnp.float32)
 
     def template(self, z: jnp.ndarray, z_box: jnp.ndarray, train: bool = False) -> dict[str, jnp.ndarray]:
         """Exemplar state from (B, 127, 127, 3) crops (RGB in [0, 255]) and (B, 4) target boxes

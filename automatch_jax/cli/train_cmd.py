@@ -1,0 +1,53 @@
+"""``automatch train`` and ``automatch fetch-imagery``."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "train",
+        help="train a tracker from a config (resumes from OUT's checkpoints)",
+        description="Train the network of CONFIG on synthetic pairs from the imagery cache, data-parallel over every "
+        "local device (and every host under jax.distributed). Killed runs resume exactly from OUT.",
+    )
+    parser.add_argument("--config", required=True, metavar="CONFIG", help="configs/<name>.py[:arg]")
+    parser.add_argument("--out", type=Path, default=None, help="output folder (default: runs/<config name>)")
+    parser.add_argument("--max-steps", type=int, default=None, help="stop after this many steps (resumable)")
+    parser.add_argument("--imagery", type=Path, default=None, help="imagery cache (default: ~/.cache/automatch/...)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.set_defaults(func=run_train)
+
+    fetch = subparsers.add_parser(
+        "fetch-imagery",
+        help="fetch the real photos and object cut-outs used to synthesise training data",
+        description="Download the allowed Debian image packages and scikit-image photos into a compact cache.",
+    )
+    fetch.add_argument("--out", type=Path, default=None, help="cache folder (default: ~/.cache/automatch/imagery)")
+    fetch.set_defaults(func=run_fetch)
+
+
+def run_train(args: argparse.Namespace) -> int:
+    from automatch_jax.config import load_config
+    from automatch_jax.data.imagery import Imagery
+    from automatch_jax.train.loop import train
+
+    config = load_config(args.config)
+    if "train" not in config:
+        from automatch_jax.errors import AutomatchError
+
+        raise AutomatchError(f"{args.config}: config has no 'train' section")
+    out = args.out or Path("runs") / config.get("name", "run")
+    imagery = Imagery.load(args.imagery) if args.imagery else None
+    model = train(config, out, args.max_steps, imagery, progress=not args.quiet)
+    print(f"trained {config.get('name', '')}: tracker checkpoint in {model}")
+    return 0
+
+
+def run_fetch(args: argparse.Namespace) -> int:
+    from automatch_jax.data.imagery import fetch_imagery
+
+    fetch_imagery(args.out)
+    return 0

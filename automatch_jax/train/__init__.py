@@ -1,0 +1,1 @@
+"""Training: optimiser and schedules, the data-parallel train step, the resumable loop."""

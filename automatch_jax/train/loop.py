@@ -1,0 +1,198 @@
+"""The training loop: data-parallel over every local device (``pmap``), multi-host through
+``jax.distributed.initialize``, resumable exactly after a kill, ending in a tracker checkpoint.
+
+Out folder::
+
+    OUT/checkpoints/<step>/   orbax checkpoints of the whole train state (every ``checkpoint_every`` steps, last 2)
+    OUT/metrics.jsonl         one JSON line per logged step (loss, cls_loss, reg_loss, lr, grad_norm, val_*)
+    OUT/tensorboard/          the same scalars for TensorBoard
+    OUT/model/                the final tracker checkpoint (``automatch track --model OUT/model``)
+
+Resuming: the state (parameters, BatchNorm statistics, optimiser moments, step) comes from the latest
+checkpoint; the learning rate is a function of the step and batch ``k`` is a pure function of ``(seed, k)``, so a
+resumed run continues with the same next batch and the same learning rate as the uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+import flax
+import jax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+import orbax.checkpoint as ocp
+from tqdm import tqdm
+
+from automatch_jax.config import build_network
+from automatch_jax.data.imagery import Imagery
+from automatch_jax.data.pairs import PairConfig, PairLoader
+from automatch_jax.errors import AutomatchError
+from automatch_jax.models.backbones import pretrained_backbone_variables
+from automatch_jax.tracking.checkpoint import TrackerCheckpoint, save_checkpoint
+from automatch_jax.tracking.settings import TrackerSettings
+from automatch_jax.train.optim import learning_rate, make_optimizer
+from automatch_jax.train.step import AXIS, TrainState, make_eval_step, make_train_step
+
+
+def maybe_initialize_distributed() -> None:
+    """Join a multi-host job when asked (see ``launch/multi_host.sh``): ``AUTOMATCH_DISTRIBUTED=1`` (TPU pods and
+    SLURM are detected by JAX) or ``JAX_COORDINATOR_ADDRESS`` with ``JAX_NUM_PROCESSES`` and ``JAX_PROCESS_ID``."""
+    if not (os.environ.get("AUTOMATCH_DISTRIBUTED") or os.environ.get("JAX_COORDINATOR_ADDRESS")):
+        return
+    if jax.distributed.is_initialized():
+        return
+    count, index = os.environ.get("JAX_NUM_PROCESSES"), os.environ.get("JAX_PROCESS_ID")
+    jax.distributed.initialize(num_processes=int(count) if count else None, process_id=int(index) if index else None)
+
+
+def init_variables(net, config: ml_collections.ConfigDict, seed: int) -> dict:
+    """Random variables for ``net``, with the backbone's pretrained weights when ``config.backbone_weights``
+    names them (``"imagenet"``: the bundled EfficientNet-Lite weights; a path: a weight file)."""
+    g = net.geometry
+    z = jnp.zeros((1, g.exemplar_size, g.exemplar_size, 3))
+    x = jnp.zeros((1, g.search_size, g.search_size, 3))
+    box = jnp.array([[g.exemplar_size * 0.3, g.exemplar_size * 0.3, g.exemplar_size * 0.7, g.exemplar_size * 0.7]])
+    variables = flax.core.unfreeze(jax.jit(net.init)(jax.random.PRNGKey(seed), z, box, x))
+    weights = config.get("backbone_weights", "")
+    if weights:
+        pretrained = pretrained_backbone_variables(net.backbone, None if weights == "imagenet" else weights)
+        for kind in ("params", "batch_stats"):
+            variables[kind]["trunk"] = jax.tree_util.tree_map(jnp.asarray, pretrained[kind])
+    return variables
+
+
+def _shard(batch: dict, devices: int) -> dict:
+    return {k: v.reshape(devices, v.shape[0] // devices, *v.shape[1:]) for k, v in batch.items()}
+
+
+def _state_dict(state: TrainState) -> dict:
+    return flax.serialization.to_state_dict(jax.device_get(jax.tree_util.tree_map(lambda a: a[0], state)))
+
+
+class _Logger:
+    def __init__(self, out: Path, enabled: bool):
+        self.enabled = enabled
+        self._file = open(out / "metrics.jsonl", "a") if enabled else None  # noqa: SIM115
+        self._tb = None
+        if enabled:
+            from tensorboardX import SummaryWriter
+
+            self._tb = SummaryWriter(str(out / "tensorboard"))
+
+    def log(self, step: int, values: dict[str, float]) -> None:
+        if not self.enabled:
+            return
+        self._file.write(json.dumps({"step": step, **values}) + "\n")
+        self._file.flush()
+        for key, value in values.items():
+            self._tb.add_scalar(key, value, step)
+
+    def close(self) -> None:
+        if self.enabled:
+            self._file.close()
+            self._tb.close()
+
+
+def train(
+    config: ml_collections.ConfigDict,
+    out: Path,
+    max_steps: int | None = None,
+    imagery: Imagery | None = None,
+    progress: bool = True,
+) -> Path:
+    """Train ``config`` into ``out`` (resuming if ``out`` holds checkpoints); returns the tracker checkpoint path.
+
+    ``max_steps`` stops early (the schedule still spans ``config.train.steps``, so a stopped run resumes exactly).
+    """
+    maybe_initialize_distributed()
+    tc = config.train
+    out = Path(out).absolute()
+    out.mkdir(parents=True, exist_ok=True)
+    devices = jax.local_device_count()
+    hosts = jax.process_count()
+    if tc.batch_size % (devices * hosts):
+        raise AutomatchError(f"train.batch_size {tc.batch_size} is not divisible by {devices * hosts} devices")
+    local_batch = tc.batch_size // hosts
+    total = int(tc.steps)
+    stop = min(total, max_steps) if max_steps is not None else total
+
+    net = build_network(config.model)
+    tx = make_optimizer(tc, total)
+    variables = init_variables(net, config, tc.seed)
+    state = TrainState(jnp.zeros((), jnp.int32), variables["params"], variables["batch_stats"],
+                       tx.init(variables["params"]))
+    manager = ocp.CheckpointManager(out / "checkpoints", options=ocp.CheckpointManagerOptions(max_to_keep=2))
+    start = 0
+    if manager.latest_step() is not None:
+        template = flax.serialization.to_state_dict(state)
+        restored = manager.restore(manager.latest_step(), args=ocp.args.StandardRestore(template))
+        state = flax.serialization.from_state_dict(state, restored)
+        start = int(state.step)
+
+    if imagery is None:
+        imagery = Imagery.load(config.data.get("imagery") or None)
+    train_imagery, val_imagery = imagery.split(config.data.validation_fraction)
+    g = net.geometry
+    pair_cfg = PairConfig(**{**dict(config.data.pairs), "exemplar_size": g.exemplar_size,
+                             "search_size": g.search_size})
+    loader = PairLoader(train_imagery, pair_cfg, local_batch, tc.seed, tc.workers, jax.process_index(), hosts)
+    val_loader = PairLoader(val_imagery, pair_cfg, local_batch, tc.seed + 1, tc.workers, jax.process_index(), hosts)
+    val_batches = [_shard(val_loader.batch(k), devices) for k in range(tc.eval_batches)]
+
+    loss_cfg = dict(config.loss)
+    frozen_step = jax.pmap(make_train_step(net.clone(freeze_backbone=True), tx, loss_cfg), axis_name=AXIS,
+                           donate_argnums=0)
+    full_step = jax.pmap(make_train_step(net, tx, loss_cfg), axis_name=AXIS, donate_argnums=0)
+    eval_step = jax.pmap(make_eval_step(net, loss_cfg), axis_name=AXIS)
+    schedule = learning_rate(tc, total)
+    state = jax.tree_util.tree_map(lambda a: np.broadcast_to(np.asarray(a), (devices, *np.shape(a))), state)
+    logger = _Logger(out, jax.process_index() == 0)
+    chief = jax.process_index() == 0
+    bar = tqdm(total=stop, initial=start, desc=config.get("name", "train"), unit="step",
+               disable=not (progress and chief))
+    last = time.perf_counter()
+    try:
+        for step, batch in loader.iterate(start, stop):
+            step_fn = frozen_step if step < tc.unfreeze_step else full_step
+            state, metrics = step_fn(state, _shard(batch, devices))
+            done = step + 1
+            bar.update(1)
+            if done % tc.log_every == 0 or done == stop:
+                values = {k: float(v[0]) for k, v in metrics.items()}
+                now = time.perf_counter()
+                values.update(lr=float(schedule(step)), steps_per_s=tc.log_every / max(now - last, 1e-9))
+                last = now
+                if done % tc.eval_every == 0 or done == stop:
+                    val = [eval_step(state, b) for b in val_batches]
+                    for key in ("loss", "cls_loss", "reg_loss"):
+                        values[f"val_{key}"] = float(np.mean([float(v[key][0]) for v in val]))
+                logger.log(done, values)
+                bar.set_postfix(loss=f"{values['loss']:.3f}", lr=f"{values['lr']:.2g}")
+                if not np.isfinite(values["loss"]):
+                    raise AutomatchError(f"training diverged at step {done} (loss {values['loss']}); lower train.lr")
+            if done % tc.checkpoint_every == 0 or done == stop:
+                manager.save(done, args=ocp.args.StandardSave(_state_dict(state)))
+        manager.wait_until_finished()
+    finally:
+        bar.close()
+        logger.close()
+        loader.close()
+        val_loader.close()
+        manager.close()
+
+    final = jax.device_get(jax.tree_util.tree_map(lambda a: a[0], state))
+    model_dir = out / "model"
+    if chief:
+        info = {"config": config.get("name", ""), "steps": int(final.step), "planned_steps": total,
+                "batch_size": tc.batch_size, "devices": devices * hosts, "data": "synthetic pairs (automatch_jax.data"
+                ".pairs) from the imagery cache"}
+        save_checkpoint(model_dir, TrackerCheckpoint(
+            name=config.get("name", "automatch"), model=dict(config.model),
+            variables={"params": final.params, "batch_stats": final.batch_stats},
+            settings=TrackerSettings.from_dict(dict(config.get("inference", {}))), info=info))
+    return model_dir

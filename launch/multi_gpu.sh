@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Train on every GPU of one machine: `automatch train` runs one pmap replica per local device.
+#   launch/multi_gpu.sh configs/automatch_resnet50.py runs/resnet50 [extra automatch train flags]
+# The global batch (train.batch_size) is split evenly over the devices; it must be divisible by their number.
+set -euo pipefail
+CONFIG=${1:?config}; OUT=${2:?output folder}; shift 2
+export XLA_PYTHON_CLIENT_PREALLOCATE=${XLA_PYTHON_CLIENT_PREALLOCATE:-false}
+exec automatch train --config "$CONFIG" --out "$OUT" "$@"
