@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import subprocess
@@ -32,7 +33,7 @@ def test_schedule_warms_up_then_decays_to_the_final_rate() -> None:
     assert float(schedule(cfg.warmup_steps)) == pytest.approx(cfg.lr)
     assert float(schedule(100)) == pytest.approx(cfg.final_lr, rel=1e-4)
     rates = [float(schedule(s)) for s in range(cfg.warmup_steps, 100)]
-    assert all(a >= b for a, b in zip(rates, rates[1:], strict=False))
+    assert all(a >= b for a, b in itertools.pairwise(rates))
 
 
 def test_backbone_is_frozen_until_the_unfreeze_step() -> None:
