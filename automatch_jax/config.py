@@ -57,8 +57,12 @@ def default_training_config(config: ml_collections.ConfigDict) -> ml_collections
         "eval_batches": 4,
         "checkpoint_every": 500,
         "workers": 2,
+        "dtype": "auto",  # bfloat16 on GPU/TPU, float32 on CPU
     })
-    config.data = ml_collections.ConfigDict({"imagery": "", "validation_fraction": 0.1, "pairs": {}})
+    # data.sources: name -> {"weight": mixing weight, "root": dataset folder, reader options}; see
+    # automatch_jax.data.pair_sources. The default trains on still scenes synthesised from the imagery cache.
+    config.data = ml_collections.ConfigDict({"imagery": "", "validation_fraction": 0.1, "pairs": {},
+                                             "sources": {"synthetic": {"weight": 1.0}}})
     config.loss = ml_collections.ConfigDict({"reg_weight": 1.0, "cls": "bce", "iou": "log", "radius": 0.5})
     config.inference = ml_collections.ConfigDict({})
     return config

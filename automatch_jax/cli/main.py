@@ -23,6 +23,7 @@ COMMANDS = {
     "run-benchmark": "automatch_jax.cli.run_benchmark_cmd",
     "demo": "automatch_jax.cli.demo_cmd",
     "train": "automatch_jax.cli.train_cmd",
+    "synth": "automatch_jax.cli.synth_cmd",
 }
 
 

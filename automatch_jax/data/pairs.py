@@ -1,4 +1,6 @@
-"""Training pairs (exemplar crop, search crop, boxes) synthesised from real photos and real object cut-outs.
+"""Training pairs (exemplar crop, search crop, boxes): the crop and augmentation pipeline, and still-scene pairs
+synthesised from real photos and real object cut-outs (video datasets and synthetic videos are further
+:class:`PairSource` s, in :mod:`automatch_jax.data.pair_sources`).
 
 Each pair is a pure function of ``(seed, index)``, so a batch is reproducible and a resumed run draws exactly the
 batches it would have drawn. A positive pair pastes one cut-out (alpha-matted) twice into the same background,
@@ -15,6 +17,7 @@ import dataclasses
 import math
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from typing import Protocol
 
 import cv2
 import numpy as np
@@ -41,6 +44,7 @@ class PairConfig:
     shift: float = 64.0  # largest offset of the target from the search-crop centre, in crop pixels
     scale_jitter: float = 0.18  # search-crop side jitter
     negative: float = 0.2
+    frame_gap: int = 100  # largest distance in frames between exemplar and search frame (video sources)
     distractors: int = 3
     lookalike: float = 0.3
     occlusion: float = 0.2
@@ -120,42 +124,94 @@ def _photometric(rng: np.random.Generator, cfg: PairConfig, image: np.ndarray) -
     return np.clip(image, 0, 255).astype(np.float32)
 
 
-def sample_pair(seed: int, index: int, imagery: Imagery, cfg: PairConfig) -> dict[str, np.ndarray]:
+class PairSource(Protocol):
+    """Where pairs come from: two frames of one object, or one frame of any object (for negative pairs).
+
+    Images are (H, W, 3) BGR (uint8 or float32); boxes (4,) ``x0, y0, x1, y1`` in that image's pixels.
+    ``draw_pair`` may return None for a draw to be redrawn (a target that ended up invisible).
+    """
+
+    def draw_pair(self, rng: np.random.Generator, cfg: PairConfig) -> tuple[np.ndarray, ...] | None: ...
+
+    def draw_frame(self, rng: np.random.Generator, cfg: PairConfig) -> tuple[np.ndarray, np.ndarray] | None: ...
+
+
+class SceneSource:
+    """Pairs synthesised as still scenes: one cut-out pasted twice into one background (see the module doc)."""
+
+    def __init__(self, imagery: Imagery):
+        if not imagery.cutouts:
+            raise ValueError("the imagery holds no object cut-outs; run `automatch fetch-imagery`")
+        self.imagery = imagery
+
+    def draw_pair(self, rng: np.random.Generator, cfg: PairConfig) -> tuple[np.ndarray, ...] | None:
+        imagery = self.imagery
+        background = _scene_background(rng, imagery)
+        target = imagery.cutouts[rng.integers(len(imagery.cutouts))]
+        size = math.exp(rng.uniform(math.log(cfg.target_min), math.log(cfg.target_max)))
+        aspect = math.exp(rng.uniform(-0.4, 0.4))
+        angle = rng.uniform(-20, 20)
+        margin = size
+        c1 = tuple(rng.uniform(margin, SCENE - margin, 2))
+        z_scene, z_box = _frame(rng, cfg, imagery, background, target, c1, size, aspect, angle)
+        move = rng.normal(0, cfg.motion * size, 2)
+        c2 = tuple(np.clip(np.array(c1) + move, margin / 2, SCENE - margin / 2))
+        size2 = size * math.exp(rng.uniform(-cfg.scale_change, cfg.scale_change))
+        aspect2 = aspect * math.exp(rng.uniform(-cfg.aspect_change, cfg.aspect_change))
+        shifted = np.roll(background, tuple(rng.integers(-8, 9, 2)), axis=(0, 1))  # a little camera motion
+        x_scene, x_box = _frame(rng, cfg, imagery, shifted, target, c2, size2, aspect2,
+                                angle + rng.uniform(-cfg.rotation, cfg.rotation))
+        if z_box is None or x_box is None:
+            return None
+        return z_scene, z_box, x_scene, x_box
+
+    def draw_frame(self, rng: np.random.Generator, cfg: PairConfig) -> tuple[np.ndarray, np.ndarray] | None:
+        imagery = self.imagery
+        other = imagery.cutouts[rng.integers(len(imagery.cutouts))]
+        size = math.exp(rng.uniform(math.log(cfg.target_min), math.log(cfg.target_max)))
+        centre = tuple(rng.uniform(size, SCENE - size, 2))
+        scene, box = _frame(rng, cfg, imagery, _scene_background(rng, imagery), other, centre, size,
+                            math.exp(rng.uniform(-0.4, 0.4)), 0.0)
+        return None if box is None else (scene, box)
+
+
+def sample_pair(seed: int, index: int, source: PairSource | Imagery, cfg: PairConfig) -> dict[str, np.ndarray]:
     """One pair: ``z`` (127, 127, 3) and ``x`` (255, 255, 3) float32 RGB in [0, 255], ``z_box`` and ``x_box``
-    (4,) ``x0, y0, x1, y1`` in crop coordinates, ``positive`` 1.0 or 0.0."""
+    (4,) ``x0, y0, x1, y1`` in crop coordinates, ``positive`` 1.0 or 0.0. ``source`` may be plain imagery
+    (synthetic scenes) or any :class:`PairSource`."""
+    if isinstance(source, Imagery):
+        source = SceneSource(source)
     rng = np.random.default_rng([seed, index])
     for _ in range(20):  # redraw the rare pair whose target ends up invisible
-        pair = _draw(rng, imagery, cfg)
+        pair = _draw(rng, source, cfg)
         if pair is not None:
             return pair
     raise RuntimeError("could not draw a visible target in 20 tries; check the imagery")
 
 
-def _draw(rng: np.random.Generator, imagery: Imagery, cfg: PairConfig) -> dict[str, np.ndarray] | None:
-    background = _scene_background(rng, imagery)
-    target = imagery.cutouts[rng.integers(len(imagery.cutouts))]
-    size = math.exp(rng.uniform(math.log(cfg.target_min), math.log(cfg.target_max)))
-    aspect = math.exp(rng.uniform(-0.4, 0.4))
-    angle = rng.uniform(-20, 20)
-    margin = size
-    c1 = tuple(rng.uniform(margin, SCENE - margin, 2))
-    z_scene, z_box = _frame(rng, cfg, imagery, background, target, c1, size, aspect, angle)
-    move = rng.normal(0, cfg.motion * size, 2)
-    c2 = tuple(np.clip(np.array(c1) + move, margin / 2, SCENE - margin / 2))
-    size2 = size * math.exp(rng.uniform(-cfg.scale_change, cfg.scale_change))
-    aspect2 = aspect * math.exp(rng.uniform(-cfg.aspect_change, cfg.aspect_change))
-    shifted = np.roll(background, tuple(rng.integers(-8, 9, 2)), axis=(0, 1))  # a little camera motion
-    x_scene, x_box = _frame(rng, cfg, imagery, shifted, target, c2, size2, aspect2,
-                            angle + rng.uniform(-cfg.rotation, cfg.rotation))
-    if z_box is None or x_box is None or min(z_box[2:] - z_box[:2]) < 4 or min(x_box[2:] - x_box[:2]) < 4:
+def _usable(box: np.ndarray | None) -> bool:
+    return box is not None and bool(np.all(np.isfinite(box))) and min(box[2:] - box[:2]) >= 4
+
+
+def _draw(rng: np.random.Generator, source: PairSource, cfg: PairConfig) -> dict[str, np.ndarray] | None:
+    drawn = source.draw_pair(rng, cfg)
+    if drawn is None:
+        return None
+    z_scene, z_box, x_scene, x_box = drawn
+    if not (_usable(z_box) and _usable(x_box)):
         return None
     positive = rng.uniform() >= cfg.negative
     if not positive:  # the search crop comes from an unrelated scene and object
-        other = imagery.cutouts[rng.integers(len(imagery.cutouts))]
-        x_scene, x_box = _frame(rng, cfg, imagery, _scene_background(rng, imagery), other, c2, size2, aspect2, 0.0)
-        if x_box is None:
+        other = source.draw_frame(rng, cfg)
+        if other is None or not _usable(other[1]):
             return None
+        x_scene, x_box = other
+    return make_pair(rng, cfg, z_scene, z_box, x_scene, x_box, positive)
 
+
+def make_pair(rng: np.random.Generator, cfg: PairConfig, z_scene: np.ndarray, z_box: np.ndarray,
+              x_scene: np.ndarray, x_box: np.ndarray, positive: bool) -> dict[str, np.ndarray]:
+    """Exemplar and search crops of two BGR frames around their boxes (``x0, y0, x1, y1``), augmented."""
     zw, zh = z_box[2] - z_box[0], z_box[3] - z_box[1]
     z_window = CropWindow((z_box[0] + z_box[2]) / 2, (z_box[1] + z_box[3]) / 2, context_side(zw, zh, cfg.context),
                           cfg.exemplar_size)
@@ -165,8 +221,8 @@ def _draw(rng: np.random.Generator, imagery: Imagery, cfg: PairConfig) -> dict[s
     shift = rng.uniform(-cfg.shift, cfg.shift, 2) * side / cfg.search_size
     x_window = CropWindow((x_box[0] + x_box[2]) / 2 + shift[0], (x_box[1] + x_box[3]) / 2 + shift[1], side,
                           cfg.search_size)
-    z = _photometric(rng, cfg, crop(z_scene, z_window))
-    x = _photometric(rng, cfg, crop(x_scene, x_window))
+    z = _photometric(rng, cfg, crop(z_scene.astype(np.float32, copy=False), z_window))
+    x = _photometric(rng, cfg, crop(x_scene.astype(np.float32, copy=False), x_window))
     z_crop_box, x_crop_box = z_window.to_crop(z_box), x_window.to_crop(x_box)
     if rng.uniform() < cfg.flip:  # the same flip for both crops keeps the pair consistent
         z, x = z[:, ::-1], x[:, ::-1]
@@ -191,18 +247,17 @@ class PairLoader:
     data, and each of ``streams`` hosts (``stream`` = its process index) draws its own part of the global batch.
     """
 
-    def __init__(self, imagery: Imagery, cfg: PairConfig, batch_size: int, seed: int, workers: int = 2,
+    def __init__(self, source: PairSource | Imagery, cfg: PairConfig, batch_size: int, seed: int, workers: int = 2,
                  stream: int = 0, streams: int = 1):
-        if not imagery.cutouts:
-            raise ValueError("the imagery holds no object cut-outs; run `automatch fetch-imagery`")
-        self.imagery, self.cfg, self.batch_size, self.seed = imagery, cfg, batch_size, seed
+        self.source = SceneSource(source) if isinstance(source, Imagery) else source
+        self.cfg, self.batch_size, self.seed = cfg, batch_size, seed
         self.stream, self.streams = stream, streams
         self._pool = ThreadPoolExecutor(max_workers=max(1, workers))
 
     def batch(self, step: int) -> dict[str, np.ndarray]:
         first = (step * self.streams + self.stream) * self.batch_size
         indices = range(first, first + self.batch_size)
-        pairs = list(self._pool.map(lambda i: sample_pair(self.seed, i, self.imagery, self.cfg), indices))
+        pairs = list(self._pool.map(lambda i: sample_pair(self.seed, i, self.source, self.cfg), indices))
         return {k: np.stack([p[k] for p in pairs]) for k in pairs[0]}
 
     def iterate(self, start: int, stop: int | None = None, prefetch: int = 2) -> Iterator[tuple[int, dict]]:

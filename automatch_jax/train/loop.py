@@ -30,6 +30,7 @@ from tqdm import tqdm
 
 from automatch_jax.config import build_network
 from automatch_jax.data.imagery import Imagery
+from automatch_jax.data.pair_sources import build_source
 from automatch_jax.data.pairs import PairConfig, PairLoader
 from automatch_jax.errors import AutomatchError
 from automatch_jax.models.backbones import pretrained_backbone_variables
@@ -98,6 +99,22 @@ class _Logger:
             self._tb.close()
 
 
+def compute_dtype(name: str) -> jnp.dtype:
+    """``"auto"``: bfloat16 on GPU/TPU, float32 on CPU; else the named dtype (``"float32"``, ``"bfloat16"``)."""
+    if name == "auto":
+        return jnp.float32 if jax.default_backend() == "cpu" else jnp.bfloat16
+    try:
+        return jnp.dtype(name).type
+    except TypeError:
+        raise AutomatchError(f"train.dtype {name!r} is not a dtype (auto, float32, bfloat16, float16)") from None
+
+
+def _sources(config: ml_collections.ConfigDict) -> dict[str, dict]:
+    sources = config.data.get("sources")
+    sources = sources.to_dict() if hasattr(sources, "to_dict") else dict(sources or {})
+    return sources or {"synthetic": {"weight": 1.0}}
+
+
 def train(
     config: ml_collections.ConfigDict,
     out: Path,
@@ -122,6 +139,7 @@ def train(
     stop = min(total, max_steps) if max_steps is not None else total
 
     net = build_network(config.model)
+    net = net.clone(dtype=compute_dtype(tc.get("dtype", "auto")))
     tx = make_optimizer(tc, total)
     variables = init_variables(net, config, tc.seed)
     state = TrainState(jnp.zeros((), jnp.int32), variables["params"], variables["batch_stats"],
@@ -134,14 +152,17 @@ def train(
         state = flax.serialization.from_state_dict(state, restored)
         start = int(state.step)
 
-    if imagery is None:
+    sources = _sources(config)
+    if imagery is None and any(name.startswith("synthetic") for name in sources):
         imagery = Imagery.load(config.data.get("imagery") or None)
-    train_imagery, val_imagery = imagery.split(config.data.validation_fraction)
+    train_imagery, val_imagery = imagery.split(config.data.validation_fraction) if imagery else (None, None)
     g = net.geometry
     pair_cfg = PairConfig(**{**dict(config.data.pairs), "exemplar_size": g.exemplar_size,
                              "search_size": g.search_size})
-    loader = PairLoader(train_imagery, pair_cfg, local_batch, tc.seed, tc.workers, jax.process_index(), hosts)
-    val_loader = PairLoader(val_imagery, pair_cfg, local_batch, tc.seed + 1, tc.workers, jax.process_index(), hosts)
+    train_source = build_source(sources, train_imagery, "train", progress=progress)
+    val_source = build_source(sources, val_imagery, "validation", progress=False)
+    loader = PairLoader(train_source, pair_cfg, local_batch, tc.seed, tc.workers, jax.process_index(), hosts)
+    val_loader = PairLoader(val_source, pair_cfg, local_batch, tc.seed + 1, tc.workers, jax.process_index(), hosts)
     val_batches = [_shard(val_loader.batch(k), devices) for k in range(tc.eval_batches)]
 
     loss_cfg = dict(config.loss)
@@ -189,8 +210,8 @@ def train(
     model_dir = out / "model"
     if chief:
         info = {"config": config.get("name", ""), "steps": int(final.step), "planned_steps": total,
-                "batch_size": tc.batch_size, "devices": devices * hosts, "data": "synthetic pairs (automatch_jax.data"
-                ".pairs) from the imagery cache"}
+                "batch_size": tc.batch_size, "devices": devices * hosts, "dtype": jnp.dtype(net.dtype).name,
+                "data": {name: float(spec.get("weight", 1.0)) for name, spec in sources.items()}}
         save_checkpoint(model_dir, TrackerCheckpoint(
             name=config.get("name", "automatch"), model=dict(config.model),
             variables={"params": final.params, "batch_stats": final.batch_stats},

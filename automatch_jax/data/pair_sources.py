@@ -1,0 +1,159 @@
+"""Pair sources beyond still scenes, and their mixture: video training sets, synthetic videos.
+
+``build_source(sources, imagery, split)`` turns a config's ``data.sources`` into one :class:`MixtureSource`::
+
+    config.data.sources = {
+        "synthetic": {"weight": 1.0},                           # still scenes from the imagery cache
+        "synthetic-video": {"weight": 1.0},                     # frames of automatch_jax.data.synth sequences
+        "got10k-train": {"weight": 2.0, "root": "/data/GOT-10k"},
+        "coco": {"weight": 0.5, "root": "/data/coco", "split": "train2017"},
+    }
+
+Each draw first picks a source with probability proportional to its weight (the mixing ratio), so a batch mixes
+sources as configured. Datasets are split by track: every tenth track is held out for the validation loss.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from automatch_jax.data.imagery import Imagery
+from automatch_jax.data.otb_table import ATTRIBUTES
+from automatch_jax.data.pairs import PairConfig, PairSource, SceneSource
+from automatch_jax.data.synth import SynthConfig, SyntheticSequence
+from automatch_jax.data.tracks import TrackSet
+from automatch_jax.data.training_sets import TRAINING_SETS, load_training_set
+from automatch_jax.errors import AutomatchError, DatasetError
+
+VALIDATION_EVERY = 10
+
+
+def _xyxy(box: np.ndarray) -> np.ndarray:
+    return np.array([box[0], box[1], box[0] + box[2], box[1] + box[3]], np.float64)
+
+
+class TrackSource:
+    """Pairs from a :class:`TrackSet`: two visible frames of one track at most ``cfg.frame_gap`` frames apart
+    (one-frame tracks, as in DET and COCO, give two augmentations of the same image)."""
+
+    def __init__(self, tracks: TrackSet, split: str = "train"):
+        usable = tracks.usable_tracks()
+        held_out = (np.arange(len(usable)) % VALIDATION_EVERY) == VALIDATION_EVERY - 1
+        chosen = usable[held_out] if split == "validation" else usable[~held_out]
+        self.tracks, self.indices = tracks, chosen if len(chosen) else usable
+        if not len(self.indices):
+            raise DatasetError(f"{tracks.root}: {tracks.name} has no track with a visible, non-empty box")
+
+    def _read(self, path: str, box: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        full = self.tracks.root / path
+        image = cv2.imread(str(full), cv2.IMREAD_COLOR)
+        if image is None:
+            raise DatasetError(f"{full}: missing or unreadable frame of {self.tracks.name}")
+        box = np.asarray(box, np.float64)
+        if self.tracks.normalized:
+            h, w = image.shape[:2]
+            box = box * np.array([w, h, w, h])
+        return image, _xyxy(box)
+
+    def _frames(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        paths, boxes, visible = self.tracks.track(int(self.indices[rng.integers(len(self.indices))]))
+        good = np.nonzero(visible & (boxes[:, 2] > 0) & (boxes[:, 3] > 0))[0]
+        return paths, boxes, good
+
+    def draw_pair(self, rng: np.random.Generator, cfg: PairConfig) -> tuple[np.ndarray, ...] | None:
+        paths, boxes, good = self._frames(rng)
+        i = good[rng.integers(len(good))]
+        near = good[np.abs(good - i) <= cfg.frame_gap]
+        j = near[rng.integers(len(near))]
+        z, z_box = self._read(paths[i], boxes[i])
+        x, x_box = (z, z_box) if j == i else self._read(paths[j], boxes[j])
+        return z, z_box, x, x_box
+
+    def draw_frame(self, rng: np.random.Generator, cfg: PairConfig) -> tuple[np.ndarray, np.ndarray] | None:
+        paths, boxes, good = self._frames(rng)
+        i = good[rng.integers(len(good))]
+        return self._read(paths[i], boxes[i])
+
+
+class SyntheticVideoSource:
+    """Pairs from two frames of a random :class:`~automatch_jax.data.synth.SyntheticSequence` with up to
+    ``attributes`` random OTB attributes (the generator of ``automatch synth``)."""
+
+    def __init__(self, imagery: Imagery, attributes: int = 2, synth: SynthConfig | None = None):
+        if not imagery.cutouts:
+            raise AutomatchError("the imagery holds no object cut-outs; run `automatch fetch-imagery`")
+        self.imagery, self.attributes, self.synth = imagery, attributes, synth or SynthConfig(frames=60)
+
+    def _sequence(self, rng: np.random.Generator) -> SyntheticSequence:
+        count = int(rng.integers(0, self.attributes + 1))
+        chosen = tuple(rng.choice(ATTRIBUTES, size=count, replace=False).tolist()) if count else ()
+        return SyntheticSequence(self.imagery, chosen, int(rng.integers(2**31)), self.synth)
+
+    def draw_pair(self, rng: np.random.Generator, cfg: PairConfig) -> tuple[np.ndarray, ...] | None:
+        sequence = self._sequence(rng)
+        n = len(sequence)
+        i = int(rng.integers(n))
+        j = int(np.clip(i + rng.integers(-cfg.frame_gap, cfg.frame_gap + 1), 0, n - 1))
+        (z, z_box), (x, x_box) = sequence.render(i), sequence.render(j)
+        return z, _xyxy(z_box), x, _xyxy(x_box)
+
+    def draw_frame(self, rng: np.random.Generator, cfg: PairConfig) -> tuple[np.ndarray, np.ndarray] | None:
+        sequence = self._sequence(rng)
+        frame, box = sequence.render(int(rng.integers(len(sequence))))
+        return frame, _xyxy(box)
+
+
+class MixtureSource:
+    """Draws from ``sources`` with probabilities proportional to ``weights``."""
+
+    def __init__(self, sources: Mapping[str, PairSource], weights: Mapping[str, float]):
+        if not sources:
+            raise AutomatchError("no training data source configured (config.data.sources is empty)")
+        self.names = list(sources)
+        self.sources = [sources[n] for n in self.names]
+        w = np.array([float(weights[n]) for n in self.names])
+        if (w < 0).any() or w.sum() <= 0:
+            raise AutomatchError(f"source weights must be >= 0 and not all 0, got {dict(weights)}")
+        self.p = w / w.sum()
+
+    def _pick(self, rng: np.random.Generator) -> PairSource:
+        return self.sources[int(rng.choice(len(self.sources), p=self.p))]
+
+    def draw_pair(self, rng: np.random.Generator, cfg: PairConfig) -> tuple[np.ndarray, ...] | None:
+        return self._pick(rng).draw_pair(rng, cfg)
+
+    def draw_frame(self, rng: np.random.Generator, cfg: PairConfig) -> tuple[np.ndarray, np.ndarray] | None:
+        return self._pick(rng).draw_frame(rng, cfg)
+
+
+def build_source(sources: Mapping[str, Mapping], imagery: Imagery | None, split: str = "train",
+                 index_dir: Path | None = None, progress: bool = True) -> MixtureSource:
+    """The mixture a config's ``data.sources`` describes (see the module doc); ``split`` is ``"train"`` or
+    ``"validation"`` (the imagery is expected already split; datasets are split by track here)."""
+    built: dict[str, PairSource] = {}
+    weights: dict[str, float] = {}
+    for name, spec in sources.items():
+        spec = dict(spec)
+        weight = float(spec.pop("weight", 1.0))
+        if weight == 0:
+            continue
+        if name in ("synthetic", "synthetic-video"):
+            if imagery is None:
+                raise AutomatchError(f"source {name!r} needs the imagery cache (run `automatch fetch-imagery`)")
+            built[name] = SceneSource(imagery) if name == "synthetic" else SyntheticVideoSource(
+                imagery, int(spec.pop("attributes", 2)))
+        elif name in TRAINING_SETS:
+            root = spec.pop("root", "")
+            if not root:
+                raise AutomatchError(f"source {name!r} needs a 'root' (the dataset folder)")
+            tracks = load_training_set(name, root, index_dir=index_dir, progress=progress, **spec)
+            built[name] = TrackSource(tracks, split)
+        else:
+            known = ", ".join(["synthetic", "synthetic-video", *TRAINING_SETS])
+            raise AutomatchError(f"unknown training source {name!r}; known: {known}")
+        weights[name] = weight
+    return MixtureSource(built, weights)
