@@ -65,6 +65,35 @@ def default_training_config(config: ml_collections.ConfigDict) -> ml_collections
                                              "sources": {"synthetic": {"weight": 1.0}}})
     config.loss = ml_collections.ConfigDict({"reg_weight": 1.0, "cls": "bce", "iou": "log", "radius": 0.5})
     config.inference = ml_collections.ConfigDict({})
+    # The BCM search (automatch search): the paper's 5 epochs of 6e5 pairs at batch 128 are ~23k steps;
+    # weights: SGD, lr 1e-3 -> 1e-4; manipulators: Adam as in DARTS; tau 1 and no Gumbel noise as in the paper.
+    config.search = ml_collections.ConfigDict({
+        "space": ("dw_xcorr", "concat", "add", "pairwise", "film", "transformer", "transductive"),
+        "keep": 2,
+        "order": "second",  # first | second (exact, through the inner optax step) | second-fd (DARTS' approximation)
+        "steps": 23000,
+        "batch_size": 32,
+        "seed": 0,
+        "lr": 1e-3,
+        "final_lr": 1e-4,
+        "momentum": 0.9,
+        "weight_decay": 1e-4,
+        "grad_clip": 10.0,
+        "arch_lr": 3e-4,
+        "arch_weight_decay": 1e-3,
+        "arch_b1": 0.5,
+        "arch_b2": 0.999,
+        "tau": 1.0,
+        "noise": 0.0,
+        "init": 0.5,
+        "scalar": False,  # ablation: one manipulator per operator
+        "random": False,  # ablation: two random operators per branch, no search
+        "freeze_backbone": True,
+        "log_every": 50,
+        "checkpoint_every": 500,
+        "workers": 2,
+        "dtype": "auto",
+    })
     return config
 
 

@@ -22,5 +22,7 @@ def get_config() -> ml_collections.ConfigDict:
     config.backbone_weights = ""
     config.train.update(batch_size=8, steps=60, warmup_steps=10, lr=0.02, warmup_lr=0.005, final_lr=0.002,
                         unfreeze_step=30, log_every=10, eval_every=30, eval_batches=1, checkpoint_every=20)
+    config.search.update(steps=20, batch_size=8, log_every=5, checkpoint_every=10, lr=0.02, final_lr=0.005,
+                         arch_lr=0.01)
     config.data.pairs = {"target_min": 18.0, "target_max": 64.0, "shift": 32.0, "distractors": 1}
     return config

@@ -24,6 +24,7 @@ COMMANDS = {
     "demo": "automatch_jax.cli.demo_cmd",
     "train": "automatch_jax.cli.train_cmd",
     "synth": "automatch_jax.cli.synth_cmd",
+    "search": "automatch_jax.cli.search_cmd",
 }
 
 

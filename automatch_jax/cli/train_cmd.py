@@ -17,6 +17,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--out", type=Path, default=None, help="output folder (default: runs/<config name>)")
     parser.add_argument("--max-steps", type=int, default=None, help="stop after this many steps (resumable)")
     parser.add_argument("--imagery", type=Path, default=None, help="imagery cache (default: ~/.cache/automatch/...)")
+    parser.add_argument("--arch", type=Path, default=None, metavar="ARCH.json",
+                        help="train the matching networks found by `automatch search` (from scratch)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(func=run_train)
 
@@ -39,6 +41,10 @@ def run_train(args: argparse.Namespace) -> int:
         from automatch_jax.errors import AutomatchError
 
         raise AutomatchError(f"{args.config}: config has no 'train' section")
+    if args.arch:
+        from automatch_jax.search.run import apply_arch, load_arch
+
+        config = apply_arch(config, load_arch(args.arch))
     out = args.out or Path("runs") / config.get("name", "run")
     imagery = Imagery.load(args.imagery) if args.imagery else None
     model = train(config, out, args.max_steps, imagery, progress=not args.quiet)

@@ -14,6 +14,7 @@ import jax
 import jax.numpy as jnp
 
 from automatch_jax.models.backbones import Neck, get_backbone
+from automatch_jax.search.bcm import SearchCell
 from automatch_jax.models.geometry import ScoreGeometry, geometry_for
 from automatch_jax.models.heads import ClassificationHead, MatchingNetwork, RegressionHead
 from automatch_jax.ops.common import pseudo_mask
@@ -33,6 +34,9 @@ class TrackerNet(nn.Module):
       dtype: computation dtype (bf16/fp16 on accelerators); parameters and outputs stay float32.
       freeze_backbone: stop gradients at the backbone's output (training's frozen-backbone phase). The backbone's
         BatchNorm always uses its running statistics, as in SiamRPN++ and Ocean (batches of pairs are small).
+      search_cell: BCM search mode: each branch's operator list is its search space, wrapped in a
+        :class:`~automatch_jax.search.bcm.SearchCell` (manipulators in the ``"arch"`` collection); ``search_scalar``,
+        ``search_tau``, ``search_noise``, ``search_init`` are the cell's settings.
     """
 
     backbone: str = "resnet50"
@@ -46,6 +50,11 @@ class TrackerNet(nn.Module):
     exemplar_cells: int = 7
     dtype: jnp.dtype = jnp.float32
     freeze_backbone: bool = False
+    search_cell: bool = False
+    search_scalar: bool = False
+    search_tau: float = 1.0
+    search_noise: float = 0.0
+    search_init: float = 0.5
 
     @property
     def geometry(self) -> ScoreGeometry:
@@ -55,8 +64,14 @@ class TrackerNet(nn.Module):
     def setup(self) -> None:
         self.trunk = get_backbone(self.backbone, dtype=self.dtype)
         self.neck = Neck(self.channels, dtype=self.dtype)
-        self.cls_matching = MatchingNetwork(tuple(self.cls_operators), self.channels)
-        self.reg_matching = MatchingNetwork(tuple(self.reg_operators), self.channels)
+        if self.search_cell:  # BCM: the operator lists are the search spaces; manipulators in "arch"
+            cell = {"channels": self.channels, "scalar": self.search_scalar, "tau": self.search_tau,
+                    "noise": self.search_noise, "init_value": self.search_init}
+            self.cls_matching = SearchCell(tuple(self.cls_operators), **cell)
+            self.reg_matching = SearchCell(tuple(self.reg_operators), **cell)
+        else:
+            self.cls_matching = MatchingNetwork(tuple(self.cls_operators), self.channels)
+            self.reg_matching = MatchingNetwork(tuple(self.reg_operators), self.channels)
         self.cls_head = ClassificationHead(self.tower_layers, self.tower_channels, self.dtype)
         self.reg_head = RegressionHead(
             self.tower_layers, self.tower_channels, self.geometry.stride, self.dtype

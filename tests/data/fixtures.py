@@ -5,11 +5,14 @@ Images are empty files (readers never open them; the got10k toolkit only lists t
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from automatch_jax.data import otb_table
+from automatch_jax.data.imagery import INDEX, Imagery
 from automatch_jax.data.lasot import TEST_SEQUENCES
 
 # OTB sequences with more images on disk than annotated frames: name -> number of images.
@@ -146,3 +149,15 @@ def write_trackingnet_split(
         _write_boxes(root / split / "anno" / f"{name}.txt", gt[:1] if split == "TEST" else gt, ",", "%.2f")
         _touch_images(root / split / "frames" / name, [f"{k}.jpg" for k in range(n)])
     return gts
+
+
+def save_imagery(imagery: Imagery, folder: Path) -> Path:
+    """Writes ``imagery`` as an imagery cache folder (what ``automatch fetch-imagery`` makes)."""
+    for kind, items, suffix in (("backgrounds", imagery.backgrounds, "jpg"), ("cutouts", imagery.cutouts, "png")):
+        (folder / kind).mkdir(parents=True)
+        for i, image in enumerate(items):
+            cv2.imwrite(str(folder / kind / f"{i}.{suffix}"), image)
+    index = {"backgrounds": [f"{i}.jpg" for i in range(len(imagery.backgrounds))],
+             "cutouts": [f"{i}.png" for i in range(len(imagery.cutouts))]}
+    (folder / INDEX).write_text(json.dumps(index))
+    return folder

@@ -12,10 +12,11 @@ import numpy as np
 import pytest
 
 from automatch_jax.cli.main import main
-from automatch_jax.data.imagery import INDEX, Imagery
+from automatch_jax.data.imagery import Imagery
 from automatch_jax.data.otb import OTBDataset
 from automatch_jax.data.otb_table import ATTRIBUTES
 from automatch_jax.data.synth import SynthConfig, SyntheticSequence, measured_attributes, sequence_plan
+from tests.data.fixtures import save_imagery
 
 CFG = SynthConfig(width=240, height=180, frames=40)
 
@@ -87,20 +88,9 @@ def test_plan_groups_sequences_by_attribute() -> None:
     assert all(len(attrs) == 3 for _, attrs in sequence_plan(5, extra=2))
 
 
-def _save_imagery(imagery: Imagery, folder: Path) -> Path:
-    for kind, items, suffix in (("backgrounds", imagery.backgrounds, "jpg"), ("cutouts", imagery.cutouts, "png")):
-        (folder / kind).mkdir(parents=True)
-        for i, image in enumerate(items):
-            cv2.imwrite(str(folder / kind / f"{i}.{suffix}"), image)
-    index = {"backgrounds": [f"{i}.jpg" for i in range(len(imagery.backgrounds))],
-             "cutouts": [f"{i}.png" for i in range(len(imagery.cutouts))]}
-    (folder / INDEX).write_text(json.dumps(index))
-    return folder
-
-
 def test_synth_cli_writes_an_otb_benchmark_that_eval_reads(imagery: Imagery, tmp_path: Path,
                                                           capsys: pytest.CaptureFixture) -> None:
-    cache = _save_imagery(imagery, tmp_path / "imagery")
+    cache = save_imagery(imagery, tmp_path / "imagery")
     out = tmp_path / "bench"
     args = ["synth", "--out", str(out), "--sequences", "4", "--attributes", "OCC,SV", "--frames", "6",
             "--size", "200x150", "--imagery", str(cache), "--split", "all", "--quiet"]

@@ -1,0 +1,1 @@
+"""Matching-network search: Binary Channel Manipulation and its bilevel optimisation."""

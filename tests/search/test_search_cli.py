@@ -1,0 +1,91 @@
+"""``automatch search`` end to end on the smoke config: result file, plot, resume, ablations, two devices, and
+``automatch train --arch``."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from automatch_jax.cli.main import main
+from automatch_jax.config import load_config
+from automatch_jax.data.imagery import Imagery
+from automatch_jax.errors import AutomatchError
+from automatch_jax.search.run import apply_arch, load_arch, search
+from tests.data.fixtures import save_imagery
+from tests.train.test_train import SMOKE
+
+
+@pytest.fixture(scope="module")
+def imagery() -> Imagery:
+    return Imagery.builtin(cutouts=12)
+
+
+def test_smoke_search_writes_the_result_and_resumes(tmp_path: Path, imagery: Imagery) -> None:
+    config = load_config(SMOKE)
+    out = tmp_path / "arch.json"
+    search(config, out, max_steps=10, imagery=imagery, progress=False)  # "killed" after 10 steps
+    result = search(config, out, imagery=imagery, progress=False)
+    assert result["steps"] == 20 and result["order"] == "second"
+    assert [h["step"] for h in result["history"]] == [5, 10, 15, 20]
+    for branch in ("cls", "reg"):
+        kept = result[branch]["operators"]
+        assert len(kept) == 2 and set(kept) <= set(result["space"])
+        potentials = result[branch]["potentials"]
+        assert sorted(potentials, key=lambda op: -potentials[op])[:2] == sorted(kept, key=lambda op: -potentials[op])
+        assert len(result["manipulators"][branch]) == 7 and len(result["manipulators"][branch][0]) == 16
+    assert out.with_suffix(".png").stat().st_size > 10_000
+    assert load_arch(out)["cls"]["operators"] == result["cls"]["operators"]
+
+
+def test_ablations_scalar_and_random(tmp_path: Path, imagery: Imagery) -> None:
+    config = load_config(SMOKE)
+    config.search.update(steps=5, scalar=True, order="first")
+    result = search(config, tmp_path / "scalar.json", imagery=imagery, progress=False)
+    assert all(len(row) == 1 for row in result["manipulators"]["cls"])
+    config.search.random = True
+    a = search(config, tmp_path / "random_a.json", progress=False)
+    b = search(config, tmp_path / "random_b.json", progress=False)
+    assert a["method"] == "random" and a["cls"] == b["cls"] and a["reg"] == b["reg"]
+    choices = set()
+    for seed in range(6):
+        config.search.seed = seed
+        choices.add(tuple(search(config, tmp_path / f"r{seed}.json", progress=False)["cls"]["operators"]))
+    assert len(choices) > 1
+
+
+def test_arch_file_errors_and_train_with_arch(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    with pytest.raises(AutomatchError, match="corrupt or truncated"):
+        load_arch(bad)
+    bad.write_text(json.dumps({"format": "something-else"}))
+    with pytest.raises(AutomatchError, match="not an automatch architecture file"):
+        load_arch(bad)
+    arch = {"format": "automatch-arch", "version": 1, "cls": {"operators": ["film", "add"]},
+            "reg": {"operators": ["dw_xcorr", "concat"]}}
+    good = tmp_path / "arch.json"
+    good.write_text(json.dumps(arch))
+    config = apply_arch(load_config(SMOKE), load_arch(good))
+    assert config.model.cls_operators == ("film", "add") and config.model.reg_operators == ("dw_xcorr", "concat")
+    assert main(["train", "--config", str(SMOKE), "--arch", str(bad), "--out", str(tmp_path / "run")]) == 2
+    assert "not an automatch architecture file" in capsys.readouterr().err
+    assert main(["search", "--config", str(SMOKE), "--out", str(tmp_path / "x.json"), "--random", "--quiet"]) == 0
+    assert "cls: keep" in capsys.readouterr().out
+
+
+def test_search_cli_on_two_fake_devices(tmp_path: Path, imagery: Imagery) -> None:
+    cache = save_imagery(imagery, tmp_path / "imagery")
+    env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=2", "JAX_PLATFORMS": "cpu"}
+    out = tmp_path / "arch.json"
+    cmd = [sys.executable, "-m", "automatch_jax.cli.main", "search", "--config", str(SMOKE), "--out", str(out),
+           "--max-steps", "5", "--order", "first", "--imagery", str(cache), "--quiet"]
+    result = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    data = json.loads(out.read_text())
+    assert data["devices"] == 2 and data["steps"] == 5 and data["order"] == "first"
+    assert "cls: keep" in result.stdout
