@@ -14,10 +14,10 @@ import jax
 import jax.numpy as jnp
 
 from automatch_jax.models.backbones import Neck, get_backbone
-from automatch_jax.search.bcm import SearchCell
 from automatch_jax.models.geometry import ScoreGeometry, geometry_for
 from automatch_jax.models.heads import ClassificationHead, MatchingNetwork, RegressionHead
 from automatch_jax.ops.common import pseudo_mask
+from automatch_jax.search.bcm import SearchCell
 
 
 class TrackerNet(nn.Module):

@@ -93,7 +93,7 @@ def make_search_step(loss: LossFn, tx: optax.GradientTransformation, arch_tx: op
 
     def step(state: SearchState, train_batch: dict, val_batch: dict, rng: jax.Array):
         arch_rng, weight_rng = jax.random.split(rng)
-        grad_w, val, val_metrics = arch_gradient(loss, state.params, state.arch, state.batch_stats, train_batch,
+        grad_w, _val, val_metrics = arch_gradient(loss, state.params, state.arch, state.batch_stats, train_batch,
                                                  val_batch, arch_rng, order, inner_lr(state.step))
         grad_w = mean(grad_w)
         arch_updates, arch_opt_state = arch_tx.update(grad_w, state.arch_opt_state, state.arch)

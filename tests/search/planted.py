@@ -32,8 +32,8 @@ class PlantedNet(nn.Module):
 
 
 def planted_batch(key: jax.Array, batch: int = 16, operators: int = len(OPERATOR_NAMES)) -> dict:
-    """The target is a random vector t (norm sqrt(C)): the exemplar is t on every cell, the search map is noise with s * t at one
-    random cell; cls labels mark that cell, reg labels are the scale s there and 0 elsewhere."""
+    """The target is a random vector t (norm sqrt(C)): the exemplar is t on every cell, the search map is noise
+    with s * t at one random cell; cls labels mark that cell, reg labels are the scale s there and 0 elsewhere."""
     k = jax.random.split(key, 6)
     t = jax.random.normal(k[0], (batch, 1, 1, C))
     t = t * jnp.sqrt(C) / jnp.linalg.norm(t, axis=-1, keepdims=True)  # |t|^2 = C

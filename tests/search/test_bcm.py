@@ -102,7 +102,7 @@ def _unrolled(loss, params, arch, train, val, lr):
 def test_second_order_gradient_matches_finite_differences() -> None:
     jax.config.update("jax_enable_x64", True)
     try:
-        net, loss, v, train, val = _small_problem()
+        _net, loss, v, train, val = _small_problem()
         to64 = lambda tree: jax.tree_util.tree_map(lambda a: jnp.asarray(a, jnp.float64), tree)  # noqa: E731
         params, arch = to64(v["params"]), to64(v["arch"])
         train, val = to64(train), to64(val)
@@ -130,7 +130,7 @@ def test_second_order_gradient_matches_finite_differences() -> None:
 def test_second_order_tends_to_first_order_as_the_inner_rate_vanishes() -> None:
     jax.config.update("jax_enable_x64", True)
     try:
-        net, loss, v, train, val = _small_problem()
+        _net, loss, v, train, val = _small_problem()
         to64 = lambda tree: jax.tree_util.tree_map(lambda a: jnp.asarray(a, jnp.float64), tree)  # noqa: E731
         params, arch, train, val = to64(v["params"]), to64(v["arch"]), to64(train), to64(val)
         first = jax.flatten_util.ravel_pytree(arch_gradient(loss, params, arch, {}, train, val, None, "first")[0])[0]
