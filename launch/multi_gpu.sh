@@ -5,4 +5,5 @@
 set -euo pipefail
 CONFIG=${1:?config}; OUT=${2:?output folder}; shift 2
 export XLA_PYTHON_CLIENT_PREALLOCATE=${XLA_PYTHON_CLIENT_PREALLOCATE:-false}
-exec automatch train --config "$CONFIG" --out "$OUT" "$@"
+# AUTOMATCH_COMMAND=search runs the BCM search instead (OUT is then the ARCH.json path).
+exec automatch "${AUTOMATCH_COMMAND:-train}" --config "$CONFIG" --out "$OUT" "$@"

@@ -13,4 +13,5 @@
 set -euo pipefail
 CONFIG=${1:?config}; OUT=${2:?output folder}; shift 2
 if [[ -z "${JAX_COORDINATOR_ADDRESS:-}" ]]; then export AUTOMATCH_DISTRIBUTED=1; fi
-exec automatch train --config "$CONFIG" --out "$OUT" "$@"
+# AUTOMATCH_COMMAND=search runs the BCM search instead (OUT is then the ARCH.json path).
+exec automatch "${AUTOMATCH_COMMAND:-train}" --config "$CONFIG" --out "$OUT" "$@"
