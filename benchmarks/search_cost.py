@@ -17,7 +17,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from eval_end_to_end import cpu_name  # noqa: E402
+from eval_end_to_end import cpu_name
 
 CHILD = """
 import json, resource, sys

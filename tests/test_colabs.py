@@ -28,7 +28,7 @@ def test_notebook_runs(notebook: Path, tmp_path: Path, monkeypatch: pytest.Monke
     namespace: dict = {"__name__": "__notebook__"}
     for index, source in enumerate(code):
         try:
-            exec(compile(source, f"{notebook.name}[{index}]", "exec"), namespace)  # noqa: S102
-        except Exception as error:  # noqa: BLE001
+            exec(compile(source, f"{notebook.name}[{index}]", "exec"), namespace)
+        except Exception as error:
             raise AssertionError(f"{notebook.name}, code cell {index} failed: {error!r}") from error
     assert os.getcwd() == str(tmp_path)
