@@ -100,6 +100,12 @@ def _branch_summary(arch: dict, space: tuple[str, ...], keep: int) -> dict:
     return summary
 
 
+def _history_entry(step: int, arch: dict, space: tuple[str, ...], keep: int) -> dict:
+    summary = _branch_summary(arch, space, keep)
+    return {"step": step, **{b: [summary[b]["potentials"][op] for op in space] for b in BRANCHES},
+            **{f"{b}_on": [summary[b]["channels_on"][op] for op in space] for b in BRANCHES}}
+
+
 def random_architecture(config: ml_collections.ConfigDict, seed: int | None = None) -> dict:
     """The paper's random-search ablation: two operators per branch drawn uniformly (seeded), no training."""
     sc = config.search
@@ -148,6 +154,8 @@ def search(config: ml_collections.ConfigDict, out: Path, max_steps: int | None =
     history_path = work / "history.jsonl"
     history = [json.loads(line) for line in history_path.read_text().splitlines()] if history_path.is_file() else []
     history = [h for h in history if h["step"] <= start]
+    if not history:  # the starting point of the curves
+        history = [_history_entry(0, jax.device_get(state.arch), space, sc.keep)]
     history_path.write_text("".join(json.dumps(h) + "\n" for h in history))
 
     sources = _sources(config)
@@ -184,15 +192,13 @@ def search(config: ml_collections.ConfigDict, out: Path, max_steps: int | None =
             if done % sc.log_every == 0 or done == stop:
                 values = {k: float(v[0]) for k, v in metrics.items()}
                 arch = jax.device_get(jax.tree_util.tree_map(lambda a: a[0], state.arch))
-                summary = _branch_summary(arch, space, sc.keep)
-                entry = {"step": done, **{b: [summary[b]["potentials"][op] for op in space] for b in BRANCHES},
-                         **{f"{b}_on": [summary[b]["channels_on"][op] for op in space] for b in BRANCHES}}
+                entry = _history_entry(done, arch, space, sc.keep)
                 if chief:
                     with history_path.open("a") as handle:
                         handle.write(json.dumps(entry) + "\n")
                 history.append(entry)
-                logger.log(done, {**values, **{f"potential/{b}/{op}": summary[b]["potentials"][op]
-                                               for b in BRANCHES for op in space}})
+                logger.log(done, {**values, **{f"potential/{b}/{op}": entry[b][i]
+                                               for b in BRANCHES for i, op in enumerate(space)}})
                 bar.set_postfix(loss=f"{values['loss']:.3f}", val=f"{values['val_loss']:.3f}")
                 if not np.isfinite(values["loss"]):
                     raise AutomatchError(f"search diverged at step {done}; lower search.lr or search.arch_lr")

@@ -31,7 +31,7 @@ def test_smoke_search_writes_the_result_and_resumes(tmp_path: Path, imagery: Ima
     search(config, out, max_steps=10, imagery=imagery, progress=False)  # "killed" after 10 steps
     result = search(config, out, imagery=imagery, progress=False)
     assert result["steps"] == 20 and result["order"] == "second"
-    assert [h["step"] for h in result["history"]] == [5, 10, 15, 20]
+    assert [h["step"] for h in result["history"]] == [0, 5, 10, 15, 20]
     for branch in ("cls", "reg"):
         kept = result[branch]["operators"]
         assert len(kept) == 2 and set(kept) <= set(result["space"])

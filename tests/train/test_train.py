@@ -121,3 +121,19 @@ def test_data_parallel_training_on_two_fake_devices(tmp_path: Path) -> None:
     first, last = log[0], log[-1]
     assert last["loss"] < first["loss"], (first, last)
     assert last["val_loss"] < log[[e.get("val_loss") is not None for e in log].index(True)]["val_loss"] * 1.5
+
+
+def test_bfloat16_compute_trains_and_saves_float32_weights(tmp_path: Path, imagery: Imagery) -> None:
+    config = load_config(SMOKE)
+    config.train.update(steps=4, log_every=2, eval_every=4, checkpoint_every=4, dtype="bfloat16")
+    model = train(config, tmp_path / "bf16", imagery=imagery, progress=False)
+    log = [json.loads(line) for line in (tmp_path / "bf16" / "metrics.jsonl").read_text().splitlines()]
+    assert all(np.isfinite(entry["loss"]) for entry in log)
+    checkpoint = load_checkpoint(model)
+    assert checkpoint.info["dtype"] == "bfloat16"
+    assert all(leaf.dtype == np.float32 for leaf in jax.tree_util.tree_leaves(checkpoint.variables["params"]))
+    from automatch_jax.train.loop import compute_dtype
+
+    assert compute_dtype("auto") == jnp.float32  # CPU
+    with pytest.raises(Exception, match="not a dtype"):
+        compute_dtype("bfloat17")
