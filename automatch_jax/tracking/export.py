@@ -1,0 +1,113 @@
+"""Serialised trackers: the exemplar and tracking steps as StableHLO (``jax.export``), runnable without the model code.
+
+``export_tracker(checkpoint, out)`` writes::
+
+    OUT/template.jax-export   exemplar step: z (B, Ez, Ez, 3) float32 RGB, z_box (B, 4) -> f_z, z_mask
+    OUT/track.jax-export      tracking step: f_z, z_mask, x (B, Es, Es, 3) -> scores (B, S, S), boxes (B, S, S, 4)
+    OUT/export.json           format, geometry, inference settings, shapes, the JAX version that wrote it
+
+The weights are constants inside the serialised functions; the batch dimension ``B`` is symbolic, so one export
+serves one target or many. :class:`ExportedTracker` is the OpenCV-shaped tracker over such a folder: it needs
+``jax`` and numpy but neither Flax nor the network's Python code.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from automatch_jax.errors import AutomatchError
+from automatch_jax.models.geometry import ScoreGeometry, decode_boxes
+from automatch_jax.models.tracker_net import TrackerNet
+from automatch_jax.tracking.checkpoint import TrackerCheckpoint
+from automatch_jax.tracking.settings import TrackerSettings
+from automatch_jax.tracking.tracker import Tracker
+
+EXPORT_FORMAT = "automatch-export"
+EXPORT_VERSION = 1
+FILES = ("template.jax-export", "track.jax-export", "export.json")
+
+
+def export_tracker(checkpoint: TrackerCheckpoint, out: Path | str) -> Path:
+    """Serialises ``checkpoint``'s exemplar and tracking steps into the folder ``out``; returns it."""
+    from automatch_jax.config import build_network
+
+    out = Path(out)
+    net = build_network(checkpoint.model)
+    g = net.geometry
+    variables = jax.tree_util.tree_map(jnp.asarray, checkpoint.variables)
+
+    def template(z, z_box):
+        exemplar = net.apply(variables, z, z_box, method=TrackerNet.template)
+        return exemplar["f_z"], exemplar["z_mask"]
+
+    def track(f_z, z_mask, x):
+        out = net.apply(variables, {"f_z": f_z, "z_mask": z_mask}, x, method=TrackerNet.track)
+        return jax.nn.sigmoid(out["cls"]), decode_boxes(g, out["reg"])
+
+    (b,) = jax.export.symbolic_shape("b")
+    z = jax.ShapeDtypeStruct((b, g.exemplar_size, g.exemplar_size, 3), jnp.float32)
+    z_box = jax.ShapeDtypeStruct((b, 4), jnp.float32)
+    f_z, z_mask = jax.eval_shape(template, z, z_box)
+    x = jax.ShapeDtypeStruct((b, g.search_size, g.search_size, 3), jnp.float32)
+    template_exp = jax.export.export(jax.jit(template))(z, z_box)
+    track_exp = jax.export.export(jax.jit(track))(f_z, z_mask, x)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / FILES[0]).write_bytes(template_exp.serialize())
+    (out / FILES[1]).write_bytes(track_exp.serialize())
+    meta = {"format": EXPORT_FORMAT, "version": EXPORT_VERSION, "name": checkpoint.name,
+            "geometry": dataclasses.asdict(g), "settings": checkpoint.settings.to_dict(),
+            "feature_shape": list(f_z.shape[1:]), "jax_version": jax.__version__, "model": checkpoint.model}
+    (out / FILES[2]).write_text(json.dumps(meta, indent=1) + "\n", encoding="utf-8")
+    return out
+
+
+def load_export(folder: Path | str) -> tuple[dict, jax.export.Exported, jax.export.Exported]:
+    """``(meta, template, track)`` of an export folder; one clear error for a missing, foreign or broken one."""
+    folder = Path(folder)
+    missing = [name for name in FILES if not (folder / name).is_file()]
+    if missing:
+        raise AutomatchError(f"{folder}: not an automatch export (missing {', '.join(missing)})")
+    try:
+        meta = json.loads((folder / FILES[2]).read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise AutomatchError(f"{folder / FILES[2]}: corrupt export description") from None
+    if meta.get("format") != EXPORT_FORMAT or meta.get("version") != EXPORT_VERSION:
+        raise AutomatchError(f"{folder}: export format {meta.get('format')!r} v{meta.get('version')}, expected "
+                             f"{EXPORT_FORMAT!r} v{EXPORT_VERSION}")
+    try:
+        template = jax.export.deserialize(bytearray((folder / FILES[0]).read_bytes()))
+        track = jax.export.deserialize(bytearray((folder / FILES[1]).read_bytes()))
+    except Exception as exc:  # noqa: BLE001  (flatbuffer/StableHLO errors have no common type)
+        raise AutomatchError(f"{folder}: cannot read the serialised functions ({exc.__class__.__name__})") from None
+    return meta, template, track
+
+
+class ExportedTracker(Tracker):
+    """:class:`Tracker` over an export folder (``init(frame, box)``, ``update(frame)``), without the model code."""
+
+    def __init__(self, folder: Path | str, color: str = "bgr", **overrides):
+        meta, template, track = load_export(folder)
+        settings = TrackerSettings.from_dict(meta["settings"])
+        self.net = None
+        self.variables = None
+        self.settings = settings.replace(**overrides) if overrides else settings
+        self.color = color
+        self.name = meta.get("name") or "automatch"
+        self.geometry = ScoreGeometry(**meta["geometry"])
+        s = self.geometry.score_size
+        self._window = np.outer(np.hanning(s), np.hanning(s)).astype(np.float64)
+        self._template = lambda _, z, z_box: dict(zip(("f_z", "z_mask"), template.call(z, z_box), strict=True))
+
+        def track_step(_, exemplar, x):
+            scores, boxes = track.call(exemplar["f_z"], exemplar["z_mask"], x)
+            return scores[0], boxes[0]
+
+        self._track = track_step
+        self._exemplar = None
+        self._frame_size = None
