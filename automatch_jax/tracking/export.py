@@ -83,7 +83,7 @@ def load_export(folder: Path | str) -> tuple[dict, jax.export.Exported, jax.expo
     try:
         template = jax.export.deserialize(bytearray((folder / FILES[0]).read_bytes()))
         track = jax.export.deserialize(bytearray((folder / FILES[1]).read_bytes()))
-    except Exception as exc:  # noqa: BLE001  (flatbuffer/StableHLO errors have no common type)
+    except Exception as exc:
         raise AutomatchError(f"{folder}: cannot read the serialised functions ({exc.__class__.__name__})") from None
     return meta, template, track
 
