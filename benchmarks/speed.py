@@ -1,0 +1,110 @@
+"""Tracking speed: frames per second and per-frame latency percentiles, end to end after decoding (crop, network,
+selection, box update), per model, device, precision and batch size; OpenCV's CSRT and KCF on the same frames.
+
+Frames are the demo sequence (480x320, decoded beforehand). ``Tracker`` is timed per frame; ``MultiTracker`` with N
+targets per step reports target-frames per second (N x steps / s). The first ``--warmup`` frames (compilation) are
+not timed.
+
+    python benchmarks/speed.py [--models automatch-lite configs/smoke.py] [--frames 200] [--batch 1 8 32]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import jax
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).parent))
+from eval_end_to_end import cpu_name  # noqa: E402
+
+from automatch_jax.tracking import Tracker  # noqa: E402
+from automatch_jax.tracking.demo import demo_frames  # noqa: E402
+from automatch_jax.tracking.multi import MultiTracker  # noqa: E402
+
+
+def _tracker(model: str, multi: bool):
+    """A tracker for a shipped model / checkpoint folder, or for a config with random weights (speed only)."""
+    cls = MultiTracker if multi else Tracker
+    if model.endswith(".py") or ".py:" in model:
+        from automatch_jax.config import build_network, load_config
+        from automatch_jax.train.loop import init_variables
+
+        config = load_config(model)
+        net = build_network(config.model)
+        return cls(net, init_variables(net, config, 0), name=config.get("name", model))
+    return cls.from_pretrained(model)
+
+
+def _stats(times: list[float], per_step: int = 1) -> str:
+    t = np.array(times)
+    fps = per_step * len(t) / t.sum()
+    p50, p90, p99 = np.percentile(t * 1000, [50, 90, 99])
+    return f"{fps:8.1f} | {p50:6.2f} | {p90:6.2f} | {p99:6.2f}"
+
+
+def time_single(model: str, frames: list, box: np.ndarray, warmup: int) -> str:
+    tracker = _tracker(model, multi=False)
+    tracker.init(frames[0], box)
+    times = []
+    for i, frame in enumerate(frames[1:]):
+        start = time.perf_counter()
+        tracker.update(frame)
+        if i >= warmup:
+            times.append(time.perf_counter() - start)
+    return _stats(times)
+
+
+def time_multi(model: str, frames: list, box: np.ndarray, batch: int, warmup: int) -> str:
+    tracker = _tracker(model, multi=True)
+    tracker.init(frames[0], np.tile(box, (batch, 1)))
+    times = []
+    for i, frame in enumerate(frames[1:]):
+        start = time.perf_counter()
+        tracker.update(frame)
+        if i >= warmup:
+            times.append(time.perf_counter() - start)
+    return _stats(times, batch)
+
+
+def time_opencv(kind: str, frames: list, box: np.ndarray, warmup: int) -> str:
+    make = {"CSRT": cv2.TrackerCSRT.create, "KCF": cv2.TrackerKCF.create}[kind]
+    tracker = make()
+    tracker.init(frames[0], tuple(int(round(v)) for v in box))
+    times = []
+    for i, frame in enumerate(frames[1:]):
+        start = time.perf_counter()
+        tracker.update(frame)
+        if i >= warmup:
+            times.append(time.perf_counter() - start)
+    return _stats(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--models", nargs="+", default=["automatch-lite"])
+    parser.add_argument("--frames", type=int, default=200)
+    parser.add_argument("--warmup", type=int, default=5)
+    parser.add_argument("--batch", type=int, nargs="+", default=[1, 8])
+    args = parser.parse_args()
+    frames, gt = demo_frames(args.frames)
+    device = jax.devices()[0]
+    where = device.device_kind if device.platform != "cpu" else f"{cpu_name()} ({os.cpu_count()} cores)"
+    print(f"device: {where}; jax {jax.__version__}; {len(frames)} frames of 480x320; float32")
+    print("| tracker | targets per step | frames/s | p50 ms | p90 ms | p99 ms |")
+    print("| --- | --- | --- | --- | --- | --- |")
+    for model in args.models:
+        print(f"| {model} (Tracker) | 1 | {time_single(model, frames, gt[0], args.warmup)} |")
+        for batch in args.batch:
+            print(f"| {model} (MultiTracker) | {batch} | {time_multi(model, frames, gt[0], batch, args.warmup)} |")
+    for kind in ("CSRT", "KCF"):
+        print(f"| OpenCV {kind} | 1 | {time_opencv(kind, frames, gt[0], args.warmup)} |")
+
+
+if __name__ == "__main__":
+    main()
