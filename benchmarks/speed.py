@@ -21,11 +21,11 @@ import jax
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from eval_end_to_end import cpu_name  # noqa: E402
+from eval_end_to_end import cpu_name
 
-from automatch_jax.tracking import Tracker  # noqa: E402
-from automatch_jax.tracking.demo import demo_frames  # noqa: E402
-from automatch_jax.tracking.multi import MultiTracker  # noqa: E402
+from automatch_jax.tracking import Tracker
+from automatch_jax.tracking.demo import demo_frames
+from automatch_jax.tracking.multi import MultiTracker
 
 
 def _tracker(model: str, multi: bool):
@@ -75,7 +75,7 @@ def time_multi(model: str, frames: list, box: np.ndarray, batch: int, warmup: in
 def time_opencv(kind: str, frames: list, box: np.ndarray, warmup: int) -> str:
     make = {"CSRT": cv2.TrackerCSRT.create, "KCF": cv2.TrackerKCF.create}[kind]
     tracker = make()
-    tracker.init(frames[0], tuple(int(round(v)) for v in box))
+    tracker.init(frames[0], tuple(round(v) for v in box))
     times = []
     for i, frame in enumerate(frames[1:]):
         start = time.perf_counter()
