@@ -1,5 +1,6 @@
 """The paper's Table 1: one matching operator in both branches. Use as ``configs/table1.py:<operator>``,
-e.g. ``configs/table1.py:film``; ``:<operator>,lite`` uses the EfficientNet-Lite0 network of automatch_lite.py."""
+e.g. ``configs/table1.py:film``; ``:<operator>,lite`` uses the EfficientNet-Lite0 network of automatch_lite.py,
+``:<operator>,smoke`` the tiny network of smoke.py (tests of the study pipeline)."""
 
 import ml_collections
 
@@ -19,9 +20,16 @@ def get_config(arg: str = "dw_xcorr") -> ml_collections.ConfigDict:
     config.backbone_weights = ""
     if variant == "lite":
         config.model.backbone = "efficientnet_lite0"
-        config.model.channels = config.model.tower_channels = 128
+        config.model.channels = config.model.tower_channels = 64  # as configs/automatch_lite.py
         config.model.tower_layers = 2
         config.backbone_weights = "imagenet"
+    elif variant == "smoke":  # the tiny network of configs/smoke.py: for tests of the study pipeline only
+        config.model.update(backbone="tiny", channels=16, tower_layers=1, tower_channels=16, search_size=127,
+                            exemplar_size=63, exemplar_cells=5)
+        config.train.update(batch_size=8, warmup_steps=2, lr=0.02, warmup_lr=0.005, final_lr=0.002, log_every=5,
+                            eval_every=1000, eval_batches=1, checkpoint_every=1000)
+        config.search.update(batch_size=8, log_every=5, checkpoint_every=1000, lr=0.02, final_lr=0.005)
+        config.data.pairs = {"target_min": 18.0, "target_max": 64.0, "shift": 32.0, "distractors": 1}
     elif variant:
-        raise ValueError(f"unknown variant {variant!r}; known: lite")
+        raise ValueError(f"unknown variant {variant!r}; known: lite, smoke")
     return config
