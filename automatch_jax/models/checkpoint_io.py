@@ -16,6 +16,9 @@ def save_variables(path: str | Path, variables: Any, force: bool = True) -> Path
     path = Path(path).absolute()
     with ocp.PyTreeCheckpointer() as checkpointer:
         checkpointer.save(path, variables, force=force)
+    # orbax's marker for non-atomic file systems names the absolute path it wrote to; a local save is complete
+    # once save() returns, and a checkpoint that is shipped or shared should not carry the writer's path
+    (path / "commit_success.txt").unlink(missing_ok=True)
     return path
 
 
