@@ -14,13 +14,13 @@ Subpackages, one per concern:
 from automatch_jax.errors import AutomatchError
 
 __version__ = "0.1.0"
-__all__ = ["AutomatchError", "Tracker", "__version__"]
+__all__ = ["AutomatchError", "MultiTracker", "Tracker", "__version__"]
 
 
 def __getattr__(name: str):
     # Imported lazily so that `import automatch_jax` (and `automatch eval`) does not pay for importing JAX.
-    if name == "Tracker":
-        from automatch_jax.tracking import Tracker
+    if name in ("Tracker", "MultiTracker"):
+        from automatch_jax import tracking
 
-        return Tracker
+        return getattr(tracking, name)
     raise AttributeError(f"module 'automatch_jax' has no attribute {name!r}")

@@ -1,7 +1,9 @@
-"""The online tracker: :class:`Tracker` (``init(frame, box)``, ``update(frame)``), checkpoints, frame sources."""
+"""The online tracker: :class:`Tracker` (``init(frame, box)``, ``update(frame)``), :class:`MultiTracker` (many
+targets per step), checkpoints, frame sources."""
 
 from automatch_jax.tracking.checkpoint import TrackerCheckpoint, load_checkpoint, save_checkpoint
+from automatch_jax.tracking.multi import MultiTracker
 from automatch_jax.tracking.settings import TrackerSettings
 from automatch_jax.tracking.tracker import Tracker
 
-__all__ = ["Tracker", "TrackerCheckpoint", "TrackerSettings", "load_checkpoint", "save_checkpoint"]
+__all__ = ["MultiTracker", "Tracker", "TrackerCheckpoint", "TrackerSettings", "load_checkpoint", "save_checkpoint"]
