@@ -1,0 +1,1 @@
+"""Backbones, neck, heads, score-map geometry and losses, and the tracker network."""
