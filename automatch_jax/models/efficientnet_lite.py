@@ -16,9 +16,11 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import math
+import os
 from pathlib import Path
 
 import flax.linen as nn
+import jax
 import jax.numpy as jnp
 import numpy as np
 
@@ -114,8 +116,56 @@ def feature_offset(size: int) -> float:
     return offset
 
 
+def depthwise_impl() -> str:
+    """``"shift"`` on CPU, where XLA's grouped convolution is 15-18x slower than a sum of shifted products (see
+    BENCHMARKS.md), ``"conv"`` elsewhere; ``$AUTOMATCH_DEPTHWISE`` (``conv`` | ``shift``) overrides."""
+    chosen = os.environ.get("AUTOMATCH_DEPTHWISE", "")
+    if chosen in ("conv", "shift"):
+        return chosen
+    return "shift" if jax.default_backend() == "cpu" else "conv"
+
+
+def depthwise_shift_sum(x: jnp.ndarray, kernel: jnp.ndarray, stride: int, dilation: int,
+                        pads: list[tuple[int, int]]) -> jnp.ndarray:
+    """Depthwise convolution as a sum of k*k shifted, strided slices times per-channel weights.
+
+    (B, H, W, C) and an (k, k, 1, C) kernel (nn.Conv's layout) -> (B, H', W', C); equal to
+    ``lax.conv_general_dilated(..., feature_group_count=C)`` with the same padding, stride and dilation.
+    """
+    k = kernel.shape[0]
+    xp = jnp.pad(x, ((0, 0), pads[0], pads[1], (0, 0)))
+    out_h = (xp.shape[1] - dilation * (k - 1) - 1) // stride + 1
+    out_w = (xp.shape[2] - dilation * (k - 1) - 1) // stride + 1
+    kernel = kernel.astype(x.dtype)
+    out = None
+    for i in range(k):
+        for j in range(k):
+            tap = jax.lax.slice(
+                xp,
+                (0, i * dilation, j * dilation, 0),
+                (xp.shape[0], i * dilation + stride * (out_h - 1) + 1, j * dilation + stride * (out_w - 1) + 1,
+                 xp.shape[3]),
+                (1, stride, stride, 1),
+            ) * kernel[i, j, 0]
+            out = tap if out is None else out + tap
+    return out
+
+
+class _DepthwiseKernel(nn.Module):
+    """Holds a depthwise kernel under the same name and shape as ``nn.Conv`` (``kernel``: (k, k, 1, C))."""
+
+    kernel_size: int
+    channels: int
+
+    @nn.compact
+    def __call__(self) -> jnp.ndarray:
+        return self.param("kernel", nn.initializers.lecun_normal(),
+                          (self.kernel_size, self.kernel_size, 1, self.channels))
+
+
 class SameConv(nn.Module):
-    """Convolution with TF ``SAME`` padding from the static input shape; ``groups=-1`` means depthwise."""
+    """Convolution with TF ``SAME`` padding from the static input shape; ``depthwise`` convolves each channel
+    alone (on CPU as a sum of shifted products, :func:`depthwise_shift_sum`; same parameters either way)."""
 
     features: int
     kernel: int
@@ -128,6 +178,9 @@ class SameConv(nn.Module):
     @nn.compact
     def __call__(self, x: jnp.ndarray) -> jnp.ndarray:
         pads = [same_padding(n, self.kernel, self.stride, self.dilation) for n in x.shape[1:3]]
+        if self.depthwise and not self.use_bias and depthwise_impl() == "shift":
+            kernel = _DepthwiseKernel(self.kernel, x.shape[-1], name="conv")()
+            return depthwise_shift_sum(x.astype(self.dtype), kernel, self.stride, self.dilation, pads)
         return nn.Conv(
             self.features,
             (self.kernel, self.kernel),
