@@ -16,7 +16,6 @@ import sys
 import time
 from pathlib import Path
 
-import cv2
 import jax
 import numpy as np
 
@@ -26,6 +25,7 @@ from eval_end_to_end import cpu_name
 from automatch_jax.tracking import Tracker
 from automatch_jax.tracking.demo import demo_frames
 from automatch_jax.tracking.multi import MultiTracker
+from automatch_jax.tracking.opencv import OpenCVTracker
 
 
 def _tracker(model: str, multi: bool):
@@ -48,41 +48,16 @@ def _stats(times: list[float], per_step: int = 1) -> str:
     return f"{fps:8.1f} | {p50:6.2f} | {p90:6.2f} | {p99:6.2f}"
 
 
-def time_single(model: str, frames: list, box: np.ndarray, warmup: int) -> str:
-    tracker = _tracker(model, multi=False)
-    tracker.init(frames[0], box)
+def time_updates(tracker, frames: list, box: np.ndarray, warmup: int, targets: int = 1) -> str:
+    """Times ``tracker.update`` per frame after ``init`` (``targets`` copies of ``box`` for a MultiTracker)."""
+    tracker.init(frames[0], np.tile(box, (targets, 1)) if isinstance(tracker, MultiTracker) else box)
     times = []
     for i, frame in enumerate(frames[1:]):
         start = time.perf_counter()
         tracker.update(frame)
         if i >= warmup:
             times.append(time.perf_counter() - start)
-    return _stats(times)
-
-
-def time_multi(model: str, frames: list, box: np.ndarray, batch: int, warmup: int) -> str:
-    tracker = _tracker(model, multi=True)
-    tracker.init(frames[0], np.tile(box, (batch, 1)))
-    times = []
-    for i, frame in enumerate(frames[1:]):
-        start = time.perf_counter()
-        tracker.update(frame)
-        if i >= warmup:
-            times.append(time.perf_counter() - start)
-    return _stats(times, batch)
-
-
-def time_opencv(kind: str, frames: list, box: np.ndarray, warmup: int) -> str:
-    make = {"CSRT": cv2.TrackerCSRT.create, "KCF": cv2.TrackerKCF.create}[kind]
-    tracker = make()
-    tracker.init(frames[0], tuple(round(v) for v in box))
-    times = []
-    for i, frame in enumerate(frames[1:]):
-        start = time.perf_counter()
-        tracker.update(frame)
-        if i >= warmup:
-            times.append(time.perf_counter() - start)
-    return _stats(times)
+    return _stats(times, targets)
 
 
 def main() -> None:
@@ -99,11 +74,12 @@ def main() -> None:
     print("| tracker | targets per step | frames/s | p50 ms | p90 ms | p99 ms |")
     print("| --- | --- | --- | --- | --- | --- |")
     for model in args.models:
-        print(f"| {model} (Tracker) | 1 | {time_single(model, frames, gt[0], args.warmup)} |")
+        print(f"| {model} (Tracker) | 1 | {time_updates(_tracker(model, False), frames, gt[0], args.warmup)} |")
         for batch in args.batch:
-            print(f"| {model} (MultiTracker) | {batch} | {time_multi(model, frames, gt[0], batch, args.warmup)} |")
+            timing = time_updates(_tracker(model, True), frames, gt[0], args.warmup, batch)
+            print(f"| {model} (MultiTracker) | {batch} | {timing} |")
     for kind in ("CSRT", "KCF"):
-        print(f"| OpenCV {kind} | 1 | {time_opencv(kind, frames, gt[0], args.warmup)} |")
+        print(f"| OpenCV {kind} | 1 | {time_updates(OpenCVTracker(kind), frames, gt[0], args.warmup)} |")
 
 
 if __name__ == "__main__":

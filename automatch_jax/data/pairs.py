@@ -89,9 +89,10 @@ def _scene_background(rng: np.random.Generator, imagery: Imagery) -> np.ndarray:
     return cv2.resize(region, (SCENE, SCENE), interpolation=cv2.INTER_AREA).astype(np.float32)
 
 
-def _hue_shift(cutout: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+def hue_shift(cutout: np.ndarray, rng: np.random.Generator, low: int = 20, high: int = 160) -> np.ndarray:
+    """``cutout`` (BGRA) with its hue turned by a random amount in [low, high) of OpenCV's 180 hue steps."""
     hsv = cv2.cvtColor(np.ascontiguousarray(cutout[..., :3]), cv2.COLOR_BGR2HSV)
-    hsv[..., 0] = (hsv[..., 0].astype(np.int32) + rng.integers(20, 160)) % 180
+    hsv[..., 0] = (hsv[..., 0].astype(np.int32) + rng.integers(low, high)) % 180
     return np.dstack([cv2.cvtColor(hsv, cv2.COLOR_HSV2BGR), cutout[..., 3]])
 
 
@@ -101,7 +102,7 @@ def _frame(rng: np.random.Generator, cfg: PairConfig, imagery: Imagery, backgrou
     for _ in range(rng.integers(0, cfg.distractors + 1)):
         other = target if rng.uniform() < cfg.lookalike else imagery.cutouts[rng.integers(len(imagery.cutouts))]
         if other is target:
-            other = _hue_shift(target, rng) if rng.uniform() < 0.5 else target
+            other = hue_shift(target, rng) if rng.uniform() < 0.5 else target
         paste(scene, other, tuple(rng.uniform(0, SCENE, 2)), size * rng.uniform(0.6, 1.4), rng.uniform(0.7, 1.4),
               rng.uniform(-30, 30), rng.uniform(0.7, 1.3))
     box = paste(scene, target, centre, size, aspect, angle, rng.uniform(0.75, 1.25))

@@ -38,7 +38,7 @@ import numpy as np
 from automatch_jax.data.imagery import Imagery
 from automatch_jax.data.otb import write_attributes
 from automatch_jax.data.otb_table import ATTRIBUTES
-from automatch_jax.data.pairs import paste
+from automatch_jax.data.pairs import hue_shift, paste
 from automatch_jax.errors import AutomatchError
 
 
@@ -169,7 +169,7 @@ class SyntheticSequence:
         count = rng.integers(2, 5) if has("BC") else rng.integers(0, 3)
         for _ in range(count):
             if has("BC"):
-                cut = self.target if rng.uniform() < 0.5 else _hue_shift(self.target, rng)
+                cut = self.target if rng.uniform() < 0.5 else hue_shift(self.target, rng, 15, 50)
                 offset = rng.normal(0, 1.5, 2)
                 follow = True
             else:
@@ -272,12 +272,6 @@ def _fold(offsets: np.ndarray, amp: np.ndarray) -> np.ndarray:
     period = 4 * amp
     shifted = np.mod(offsets + amp, period)
     return np.where(shifted > 2 * amp, period - shifted, shifted) - amp
-
-
-def _hue_shift(cutout: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    hsv = cv2.cvtColor(np.ascontiguousarray(cutout[..., :3]), cv2.COLOR_BGR2HSV)
-    hsv[..., 0] = (hsv[..., 0].astype(np.int32) + rng.integers(15, 50)) % 180
-    return np.dstack([cv2.cvtColor(hsv, cv2.COLOR_HSV2BGR), cutout[..., 3]])
 
 
 def _motion_blur(image: np.ndarray, length: float, angle: float) -> np.ndarray:

@@ -17,7 +17,6 @@ import json
 import time
 from pathlib import Path
 
-import flax
 import jax
 import jax.numpy as jnp
 import ml_collections
@@ -28,15 +27,24 @@ from tqdm import tqdm
 
 from automatch_jax.config import build_network
 from automatch_jax.data.imagery import Imagery
-from automatch_jax.data.pair_sources import build_source
-from automatch_jax.data.pairs import PairConfig, PairLoader
+from automatch_jax.data.pairs import PairLoader
 from automatch_jax.errors import AutomatchError
 from automatch_jax.models.geometry import make_targets
 from automatch_jax.models.losses import tracking_loss
 from automatch_jax.ops import OPERATOR_NAMES
 from automatch_jax.search.bcm import ARCH, MANIPULATORS, potentials, top_operators
 from automatch_jax.search.bilevel import ORDERS, SearchState, make_search_step
-from automatch_jax.train.loop import _Logger, _shard, _sources, compute_dtype, init_variables
+from automatch_jax.train.loop import (
+    _Logger,
+    _shard,
+    _state_dict,
+    compute_dtype,
+    init_variables,
+    pair_loaders,
+    replicate,
+    restore_latest,
+    unreplicate,
+)
 from automatch_jax.train.optim import parameter_labels
 from automatch_jax.train.step import AXIS
 
@@ -145,12 +153,7 @@ def search(config: ml_collections.ConfigDict, out: Path, max_steps: int | None =
     state = SearchState(jnp.zeros((), jnp.int32), variables["params"], variables["batch_stats"], variables[ARCH],
                         tx.init(variables["params"]), arch_tx.init(variables[ARCH]))
     manager = ocp.CheckpointManager(work / "checkpoints", options=ocp.CheckpointManagerOptions(max_to_keep=2))
-    start = 0
-    if manager.latest_step() is not None:
-        template = flax.serialization.to_state_dict(state)
-        restored = manager.restore(manager.latest_step(), args=ocp.args.StandardRestore(template))
-        state = flax.serialization.from_state_dict(state, restored)
-        start = int(state.step)
+    state, start = restore_latest(manager, state)
     history_path = work / "history.jsonl"
     history = [json.loads(line) for line in history_path.read_text().splitlines()] if history_path.is_file() else []
     history = [h for h in history if h["step"] <= start]
@@ -158,22 +161,12 @@ def search(config: ml_collections.ConfigDict, out: Path, max_steps: int | None =
         history = [_history_entry(0, jax.device_get(state.arch), space, sc.keep)]
     history_path.write_text("".join(json.dumps(h) + "\n" for h in history))
 
-    sources = _sources(config)
-    if imagery is None and any(name.startswith("synthetic") for name in sources):
-        imagery = Imagery.load(config.data.get("imagery") or None)
-    train_imagery, val_imagery = imagery.split(config.data.validation_fraction) if imagery else (None, None)
-    g = net.geometry
-    pair_cfg = PairConfig(**{**dict(config.data.pairs), "exemplar_size": g.exemplar_size,
-                             "search_size": g.search_size})
-    local_batch = sc.batch_size // hosts
-    loader = PairLoader(build_source(sources, train_imagery, "train", progress=progress), pair_cfg, local_batch,
-                        sc.seed, sc.workers, jax.process_index(), hosts)
-    val_loader = PairLoader(build_source(sources, val_imagery, "validation", progress=False), pair_cfg, local_batch,
-                            sc.seed + 1, sc.workers, jax.process_index(), hosts)
+    loader, val_loader = pair_loaders(config, net.geometry, imagery, sc.batch_size // hosts, sc.seed, sc.workers,
+                                      progress)
 
     step_fn = jax.pmap(make_search_step(tracker_search_loss(net, dict(config.loss)), tx, arch_tx, sc.order, schedule,
                                         AXIS), axis_name=AXIS, donate_argnums=0)
-    state = jax.tree_util.tree_map(lambda a: np.broadcast_to(np.asarray(a), (devices, *np.shape(a))), state)
+    state = replicate(state, devices)
     chief = jax.process_index() == 0
     logger = _Logger(work, chief)
     bar = tqdm(total=stop, initial=start, desc=f"search ({sc.order} order)", unit="step",
@@ -191,7 +184,7 @@ def search(config: ml_collections.ConfigDict, out: Path, max_steps: int | None =
                 timed_from = (time.perf_counter(), done)
             if done % sc.log_every == 0 or done == stop:
                 values = {k: float(v[0]) for k, v in metrics.items()}
-                arch = jax.device_get(jax.tree_util.tree_map(lambda a: a[0], state.arch))
+                arch = unreplicate(state.arch)
                 entry = _history_entry(done, arch, space, sc.keep)
                 if chief:
                     with history_path.open("a") as handle:
@@ -203,8 +196,7 @@ def search(config: ml_collections.ConfigDict, out: Path, max_steps: int | None =
                 if not np.isfinite(values["loss"]):
                     raise AutomatchError(f"search diverged at step {done}; lower search.lr or search.arch_lr")
             if done % sc.checkpoint_every == 0 or done == stop:
-                manager.save(done, args=ocp.args.StandardSave(
-                    flax.serialization.to_state_dict(jax.device_get(jax.tree_util.tree_map(lambda a: a[0], state)))))
+                manager.save(done, args=ocp.args.StandardSave(_state_dict(state)))
         manager.wait_until_finished()
     finally:
         bar.close()
@@ -213,7 +205,7 @@ def search(config: ml_collections.ConfigDict, out: Path, max_steps: int | None =
         val_loader.close()
         manager.close()
 
-    arch = jax.device_get(jax.tree_util.tree_map(lambda a: a[0], state.arch))
+    arch = unreplicate(state.arch)
     elapsed = time.perf_counter() - began
     per_step = None
     if timed_from is not None and stop - timed_from[1] > 0:

@@ -19,6 +19,7 @@ import json
 import os
 import time
 from pathlib import Path
+from typing import Any
 
 import flax
 import jax
@@ -71,8 +72,45 @@ def _shard(batch: dict, devices: int) -> dict:
     return {k: v.reshape(devices, v.shape[0] // devices, *v.shape[1:]) for k, v in batch.items()}
 
 
-def _state_dict(state: TrainState) -> dict:
-    return flax.serialization.to_state_dict(jax.device_get(jax.tree_util.tree_map(lambda a: a[0], state)))
+def replicate(state: Any, devices: int) -> Any:
+    """One copy of ``state`` per local device (the leading axis ``pmap`` maps over)."""
+    return jax.tree_util.tree_map(lambda a: np.broadcast_to(np.asarray(a), (devices, *np.shape(a))), state)
+
+
+def unreplicate(state: Any) -> Any:
+    """The first device's copy of a replicated ``state``, on the host."""
+    return jax.device_get(jax.tree_util.tree_map(lambda a: a[0], state))
+
+
+def _state_dict(state: Any) -> dict:
+    return flax.serialization.to_state_dict(unreplicate(state))
+
+
+def restore_latest(manager: ocp.CheckpointManager, state: Any) -> tuple[Any, int]:
+    """``(state, step)`` from the manager's latest checkpoint, or ``(state, 0)`` when it holds none."""
+    if manager.latest_step() is None:
+        return state, 0
+    template = flax.serialization.to_state_dict(state)
+    restored = manager.restore(manager.latest_step(), args=ocp.args.StandardRestore(template))
+    state = flax.serialization.from_state_dict(state, restored)
+    return state, int(state.step)
+
+
+def pair_loaders(config: ml_collections.ConfigDict, geometry, imagery: Imagery | None, local_batch: int,
+                 seed: int, workers: int, progress: bool = True) -> tuple[PairLoader, PairLoader]:
+    """(training, validation) pair loaders over ``config.data.sources`` at the network's crop sizes; the imagery
+    cache is loaded when a synthetic source needs it and split into its training and validation parts."""
+    sources = _sources(config)
+    if imagery is None and any(name.startswith("synthetic") for name in sources):
+        imagery = Imagery.load(config.data.get("imagery") or None)
+    train_imagery, val_imagery = imagery.split(config.data.validation_fraction) if imagery else (None, None)
+    pair_cfg = PairConfig(**{**dict(config.data.pairs), "exemplar_size": geometry.exemplar_size,
+                             "search_size": geometry.search_size})
+    hosts, index = jax.process_count(), jax.process_index()
+    train_source = build_source(sources, train_imagery, "train", progress=progress)
+    val_source = build_source(sources, val_imagery, "validation", progress=False)
+    return (PairLoader(train_source, pair_cfg, local_batch, seed, workers, index, hosts),
+            PairLoader(val_source, pair_cfg, local_batch, seed + 1, workers, index, hosts))
 
 
 class _Logger:
@@ -145,24 +183,10 @@ def train(
     state = TrainState(jnp.zeros((), jnp.int32), variables["params"], variables["batch_stats"],
                        tx.init(variables["params"]))
     manager = ocp.CheckpointManager(out / "checkpoints", options=ocp.CheckpointManagerOptions(max_to_keep=2))
-    start = 0
-    if manager.latest_step() is not None:
-        template = flax.serialization.to_state_dict(state)
-        restored = manager.restore(manager.latest_step(), args=ocp.args.StandardRestore(template))
-        state = flax.serialization.from_state_dict(state, restored)
-        start = int(state.step)
+    state, start = restore_latest(manager, state)
 
     sources = _sources(config)
-    if imagery is None and any(name.startswith("synthetic") for name in sources):
-        imagery = Imagery.load(config.data.get("imagery") or None)
-    train_imagery, val_imagery = imagery.split(config.data.validation_fraction) if imagery else (None, None)
-    g = net.geometry
-    pair_cfg = PairConfig(**{**dict(config.data.pairs), "exemplar_size": g.exemplar_size,
-                             "search_size": g.search_size})
-    train_source = build_source(sources, train_imagery, "train", progress=progress)
-    val_source = build_source(sources, val_imagery, "validation", progress=False)
-    loader = PairLoader(train_source, pair_cfg, local_batch, tc.seed, tc.workers, jax.process_index(), hosts)
-    val_loader = PairLoader(val_source, pair_cfg, local_batch, tc.seed + 1, tc.workers, jax.process_index(), hosts)
+    loader, val_loader = pair_loaders(config, net.geometry, imagery, local_batch, tc.seed, tc.workers, progress)
     val_batches = [_shard(val_loader.batch(k), devices) for k in range(tc.eval_batches)]
 
     loss_cfg = dict(config.loss)
@@ -171,7 +195,7 @@ def train(
     full_step = jax.pmap(make_train_step(net, tx, loss_cfg), axis_name=AXIS, donate_argnums=0)
     eval_step = jax.pmap(make_eval_step(net, loss_cfg), axis_name=AXIS)
     schedule = learning_rate(tc, total)
-    state = jax.tree_util.tree_map(lambda a: np.broadcast_to(np.asarray(a), (devices, *np.shape(a))), state)
+    state = replicate(state, devices)
     logger = _Logger(out, jax.process_index() == 0)
     chief = jax.process_index() == 0
     bar = tqdm(total=stop, initial=start, desc=config.get("name", "train"), unit="step",
@@ -206,7 +230,7 @@ def train(
         val_loader.close()
         manager.close()
 
-    final = jax.device_get(jax.tree_util.tree_map(lambda a: a[0], state))
+    final = unreplicate(state)
     model_dir = out / "model"
     if chief:
         info = {"config": config.get("name", ""), "steps": int(final.step), "planned_steps": total,
