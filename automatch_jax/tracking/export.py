@@ -19,14 +19,13 @@ from pathlib import Path
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
 from automatch_jax.errors import AutomatchError
 from automatch_jax.models.geometry import ScoreGeometry, decode_boxes
 from automatch_jax.models.tracker_net import TrackerNet
 from automatch_jax.tracking.checkpoint import TrackerCheckpoint
 from automatch_jax.tracking.settings import TrackerSettings
-from automatch_jax.tracking.tracker import Tracker
+from automatch_jax.tracking.tracker import Tracker, cosine_window
 
 EXPORT_FORMAT = "automatch-export"
 EXPORT_VERSION = 1
@@ -100,8 +99,7 @@ class ExportedTracker(Tracker):
         self.color = color
         self.name = meta.get("name") or "automatch"
         self.geometry = ScoreGeometry(**meta["geometry"])
-        s = self.geometry.score_size
-        self._window = np.outer(np.hanning(s), np.hanning(s)).astype(np.float64)
+        self._window = cosine_window(self.geometry.score_size)
         self._template = lambda _, z, z_box: dict(zip(("f_z", "z_mask"), template.call(z, z_box), strict=True))
 
         def track_step(_, exemplar, x):

@@ -21,7 +21,7 @@ from automatch_jax.models.geometry import decode_boxes
 from automatch_jax.models.tracker_net import TrackerNet
 from automatch_jax.tracking.checkpoint import load_checkpoint
 from automatch_jax.tracking.settings import TrackerSettings
-from automatch_jax.tracking.tracker import Tracker, as_rgb, check_box
+from automatch_jax.tracking.tracker import Tracker, as_rgb, check_box, cosine_window
 
 
 def _change(r: jnp.ndarray) -> jnp.ndarray:
@@ -79,8 +79,7 @@ class MultiTracker:
         self.net, self.settings, self.color, self.name = net, settings or TrackerSettings(), color, name or "automatch"
         self.variables = jax.tree_util.tree_map(jnp.asarray, variables)
         self.geometry = g = net.geometry
-        s = g.score_size
-        window = jnp.asarray(np.outer(np.hanning(s), np.hanning(s)))
+        window = jnp.asarray(cosine_window(g.score_size))
         settings = self.settings
         self._template = jax.jit(lambda v, z, b: net.apply(v, z, b, method=TrackerNet.template))
 

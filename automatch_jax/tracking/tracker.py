@@ -63,6 +63,11 @@ def check_box(box: Any, width: int, height: int) -> np.ndarray:
     return values
 
 
+def cosine_window(size: int) -> np.ndarray:
+    """(size, size) float64 Hanning window over the score map (Ocean's motion prior)."""
+    return np.outer(np.hanning(size), np.hanning(size)).astype(np.float64)
+
+
 def _change(r: np.ndarray) -> np.ndarray:
     return np.maximum(r, 1.0 / r)
 
@@ -97,8 +102,7 @@ class Tracker:
         self.color = color
         self.name = name or "automatch"
         self.geometry = net.geometry
-        s = self.geometry.score_size
-        self._window = np.outer(np.hanning(s), np.hanning(s)).astype(np.float64)
+        self._window = cosine_window(self.geometry.score_size)
         self._template = jax.jit(lambda v, z, b: net.apply(v, z, b, method=TrackerNet.template))
         self._track = jax.jit(self._track_fn)
         self._exemplar: dict | None = None
