@@ -9,7 +9,8 @@
 4. Tracking the synthetic benchmark (and, for reference only, the real sequences in ``--real``) with every variant and
    with OpenCV's CSRT and KCF in the same run; evaluation per attribute; ``study.md``, ``study.json`` and plots.
 
-    python benchmarks/operator_study.py --variant lite --steps 1500 --search-steps 500 --work runs/study
+    python benchmarks/operator_study.py --variant lite --recipe configs/automatch_lite_cpu.py --steps 500 \
+        --search-steps 200 --frames 60 --real ../shared/data/sequences --work runs/study
     python benchmarks/operator_study.py --variant smoke --steps 20 --search-steps 10 --sequences 22 --frames 30
 
 Every stage skips what is already done, so a killed study resumes. Never tune anything on ``--real``.
@@ -44,8 +45,13 @@ PAPER = {"cls": ["transformer", "film"], "reg": ["film", "pairwise"]}
 ALL_VARIANTS = (*OPERATOR_NAMES, "searched", "paper", "scalar", "random")
 
 
-def base_config(variant: str, steps: int, seed: int):
+def base_config(variant: str, steps: int, seed: int, recipe: str = ""):
+    """``configs/table1.py`` for ``variant``; ``recipe``: a config whose ``train`` section (batch, rates, workers)
+    replaces table1's, e.g. ``configs/automatch_lite_cpu.py`` (the shipped model's CPU recipe)."""
     config = load_config(REPO / f"configs/table1.py:dw_xcorr,{variant}" if variant else "configs/table1.py:dw_xcorr")
+    if recipe:
+        config.train.update(dict(load_config(recipe).train))
+        config.search.update(batch_size=config.train.batch_size, workers=config.train.workers)
     config.train.update(steps=steps, seed=seed, unfreeze_step=steps + 1, warmup_steps=min(config.train.warmup_steps,
                                                                                          max(steps // 5, 1)))
     config.search.seed = seed
@@ -62,7 +68,7 @@ def architectures(args: argparse.Namespace, imagery: Imagery, work: Path, wanted
         path = work / "arch" / f"{name}.json"
         done = path.is_file() and (name == "random" or load_arch(path).get("steps", 0) >= args.search_steps)
         if not done:
-            config = base_config(args.variant, args.steps, args.seed)
+            config = base_config(args.variant, args.steps, args.seed, args.recipe)
             config.search.update(steps=args.search_steps, order=args.order, **switches)
             search(config, path, imagery=imagery, progress=not args.quiet)
         arch = load_arch(path)
@@ -76,6 +82,8 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--variant", default="lite", help="network variant of configs/table1.py: lite, smoke, '' ")
     parser.add_argument("--variants", default=",".join(ALL_VARIANTS), help="which rows to run")
     parser.add_argument("--steps", type=int, default=1500, help="training steps per variant (same for all)")
+    parser.add_argument("--recipe", default="", help="config whose train section every variant uses "
+                        "(e.g. configs/automatch_lite_cpu.py); default: configs/table1.py's")
     parser.add_argument("--search-steps", type=int, default=500)
     parser.add_argument("--order", default="second", choices=("first", "second", "second-fd"))
     parser.add_argument("--seed", type=int, default=0)
@@ -103,8 +111,8 @@ def main(argv: list[str] | None = None) -> dict:
 
     trackers = {}
     for name, arch in architectures(args, imagery, work, wanted).items():
-        config = apply_arch(base_config(args.variant, args.steps, args.seed), {"cls": {"operators": arch["cls"]},
-                                                                               "reg": {"operators": arch["reg"]}})
+        operators = {"cls": {"operators": arch["cls"]}, "reg": {"operators": arch["reg"]}}
+        config = apply_arch(base_config(args.variant, args.steps, args.seed, args.recipe), operators)
         model = work / "models" / name / "model"
         if not (model / "automatch.json").is_file():
             train(config, model.parent, imagery=imagery, progress=not args.quiet)

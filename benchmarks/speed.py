@@ -6,6 +6,7 @@ targets per step reports target-frames per second (N x steps / s). The first ``-
 not timed.
 
     python benchmarks/speed.py [--models automatch-lite configs/smoke.py] [--frames 200] [--batch 1 8 32]
+                               [--dtypes float32 bfloat16]
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from automatch_jax.tracking.multi import MultiTracker
 from automatch_jax.tracking.opencv import OpenCVTracker
 
 
-def _tracker(model: str, multi: bool):
+def _tracker(model: str, multi: bool, dtype: str):
     """A tracker for a shipped model / checkpoint folder, or for a config with random weights (speed only)."""
     cls = MultiTracker if multi else Tracker
     if model.endswith(".py") or ".py:" in model:
@@ -36,9 +37,10 @@ def _tracker(model: str, multi: bool):
         from automatch_jax.train.loop import init_variables
 
         config = load_config(model)
+        config.model.dtype = dtype
         net = build_network(config.model)
         return cls(net, init_variables(net, config, 0), name=config.get("name", model))
-    return cls.from_pretrained(model)
+    return cls.from_pretrained(model, dtype=dtype)
 
 
 def _stats(times: list[float], per_step: int = 1) -> str:
@@ -65,21 +67,25 @@ def main() -> None:
     parser.add_argument("--models", nargs="+", default=["automatch-lite"])
     parser.add_argument("--frames", type=int, default=200)
     parser.add_argument("--warmup", type=int, default=5)
-    parser.add_argument("--batch", type=int, nargs="+", default=[1, 8])
+    parser.add_argument("--batch", type=int, nargs="*", default=[1, 8], help="MultiTracker targets per step "
+                        "(none: Tracker rows only)")
+    parser.add_argument("--dtypes", nargs="+", default=["float32"], choices=("float32", "bfloat16", "float16"))
     args = parser.parse_args()
     frames, gt = demo_frames(args.frames)
     device = jax.devices()[0]
     where = device.device_kind if device.platform != "cpu" else f"{cpu_name()} ({os.cpu_count()} cores)"
-    print(f"device: {where}; jax {jax.__version__}; {len(frames)} frames of 480x320; float32")
-    print("| tracker | targets per step | frames/s | p50 ms | p90 ms | p99 ms |")
-    print("| --- | --- | --- | --- | --- | --- |")
+    print(f"device: {where}; jax {jax.__version__}; {len(frames)} frames of 480x320")
+    print("| tracker | precision | targets per step | frames/s | p50 ms | p90 ms | p99 ms |")
+    print("| --- | --- | --- | --- | --- | --- | --- |")
     for model in args.models:
-        print(f"| {model} (Tracker) | 1 | {time_updates(_tracker(model, False), frames, gt[0], args.warmup)} |")
-        for batch in args.batch:
-            timing = time_updates(_tracker(model, True), frames, gt[0], args.warmup, batch)
-            print(f"| {model} (MultiTracker) | {batch} | {timing} |")
+        for dtype in args.dtypes:
+            timing = time_updates(_tracker(model, False, dtype), frames, gt[0], args.warmup)
+            print(f"| {model} (Tracker) | {dtype} | 1 | {timing} |")
+            for batch in args.batch:
+                timing = time_updates(_tracker(model, True, dtype), frames, gt[0], args.warmup, batch)
+                print(f"| {model} (MultiTracker) | {dtype} | {batch} | {timing} |")
     for kind in ("CSRT", "KCF"):
-        print(f"| OpenCV {kind} | 1 | {time_updates(OpenCVTracker(kind), frames, gt[0], args.warmup)} |")
+        print(f"| OpenCV {kind} | - | 1 | {time_updates(OpenCVTracker(kind), frames, gt[0], args.warmup)} |")
 
 
 if __name__ == "__main__":

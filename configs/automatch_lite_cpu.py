@@ -1,18 +1,21 @@
-"""automatch-lite trained on a 2-core CPU: the backbone stays frozen at its ImageNet weights (no GPU was available
-to fine-tune it), a short schedule, batch 16. This is the recipe of the shipped ``automatch-lite`` (MODEL_CARD.md)."""
+"""automatch-lite (or, with ``fast``, automatch-lite-fast) trained on a 2-core CPU: the backbone stays frozen at its
+ImageNet weights (no GPU was available to fine-tune it), a short schedule, batch 16. The recipe of both shipped
+models (MODEL_CARD.md). Use as ``configs/automatch_lite_cpu.py:<steps>[,fast]``, e.g. ``:1500`` or ``:1500,fast``."""
 
-import importlib.util
 from pathlib import Path
 
 import ml_collections
 
+from automatch_jax.config import load_config
+
 
 def get_config(arg: str = "") -> ml_collections.ConfigDict:
-    spec = importlib.util.spec_from_file_location("automatch_lite", Path(__file__).with_name("automatch_lite.py"))
-    base = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(base)
-    config = base.get_config()
-    steps = int(arg) if arg else 3000
+    steps_text, _, variant = arg.partition(",")
+    if variant not in ("", "fast"):
+        raise ValueError(f"unknown variant {variant!r}; known: fast")
+    base = "automatch_lite_fast.py" if variant == "fast" else "automatch_lite.py"
+    config = load_config(Path(__file__).with_name(base))
+    steps = int(steps_text) if steps_text else 3000
     config.train.update(batch_size=16, steps=steps, lr=0.01, warmup_lr=0.002, warmup_steps=min(200, steps // 5),
                         final_lr=0.0005, unfreeze_step=steps + 1, log_every=25, eval_every=250, eval_batches=4,
                         checkpoint_every=250, workers=2)

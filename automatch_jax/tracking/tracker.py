@@ -17,7 +17,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from automatch_jax.config import build_network
+from automatch_jax.config import DTYPES, build_network
 from automatch_jax.data.crop import CropWindow, context_side, crop
 from automatch_jax.errors import AutomatchError
 from automatch_jax.models.geometry import decode_boxes
@@ -113,10 +113,22 @@ class Tracker:
         return jax.nn.sigmoid(out["cls"][0]), decode_boxes(self.geometry, out["reg"][0])
 
     @classmethod
-    def from_checkpoint(cls, checkpoint: TrackerCheckpoint, color: str = "bgr", **overrides: Any) -> Tracker:
-        """A tracker for a loaded checkpoint; ``overrides`` replace inference settings (``penalty_k=0.05`` ...)."""
+    def from_checkpoint(
+        cls, checkpoint: TrackerCheckpoint, color: str = "bgr", dtype: str | None = None, **overrides: Any
+    ) -> Tracker:
+        """A tracker for a loaded checkpoint; ``overrides`` replace inference settings (``penalty_k=0.05`` ...).
+
+        ``dtype`` (``float32`` | ``bfloat16`` | ``float16``) is the network's compute precision; the default is
+        the checkpoint's (float32 for the shipped models). Parameters stay float32; half precision is for GPUs and
+        TPUs (on a CPU XLA emulates it and it is slower).
+        """
+        model = dict(checkpoint.model)
+        if dtype is not None:
+            if dtype not in DTYPES:
+                raise AutomatchError(f"dtype {dtype!r} is not one of {', '.join(DTYPES)}")
+            model["dtype"] = dtype
         try:
-            net = build_network(checkpoint.model)
+            net = build_network(model)
             g = net.geometry
         except (AutomatchError, ValueError) as exc:
             raise CheckpointError(f"checkpoint {checkpoint.name}: invalid model config ({exc})") from None
@@ -139,10 +151,11 @@ class Tracker:
 
     @classmethod
     def from_pretrained(
-        cls, name_or_path: str | Path | None = None, color: str = "bgr", **overrides: Any
+        cls, name_or_path: str | Path | None = None, color: str = "bgr", dtype: str | None = None, **overrides: Any
     ) -> Tracker:
-        """A tracker from a named shipped model (default ``automatch-lite``) or a checkpoint folder."""
-        return cls.from_checkpoint(load_checkpoint(name_or_path), color=color, **overrides)
+        """A tracker from a named shipped model (default ``automatch-lite``) or a checkpoint folder; ``dtype`` and
+        ``overrides`` as in :meth:`from_checkpoint`."""
+        return cls.from_checkpoint(load_checkpoint(name_or_path), color=color, dtype=dtype, **overrides)
 
     # ---------------------------------------------------------------------------------------------------------
     @property

@@ -38,6 +38,10 @@ def test_track_a_vot_sequence_a_video_file_and_a_frame_folder(
     out = tmp_path / "bag.txt"
     assert main(["track", str(real_sequences / "bag"), "--max-frames", "5", "--out", str(out), *model]) == 0
     assert _lines(out).shape == (5, 4)
+    half = tmp_path / "bag_bf16.txt"
+    argv = ["track", str(real_sequences / "bag"), "--max-frames", "5", "--out", str(half), "--dtype", "bfloat16"]
+    assert main([*argv, *model]) == 0
+    assert _lines(half).shape == (5, 4) and np.abs(_lines(half) - _lines(out)).max() < 8.0
     frames = sorted((real_sequences / "MotorRolling" / "img").glob("*.jpg"))[:8]
     folder = tmp_path / "frames"
     folder.mkdir()

