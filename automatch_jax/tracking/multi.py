@@ -1,9 +1,9 @@
 """Many independent targets (in one video or in many) advanced by one jitted step.
 
 The crops are cut on the host (OpenCV, one per target); everything after them is one compiled function over all
-N targets: the network on the batch of N search crops, then Ocean's selection for each target, ``vmap``-ped: size and
-ratio penalty, cosine window, best cell, size smoothing, clipping, the lost-target rule. Each target behaves exactly
-like its own :class:`~automatch_jax.tracking.tracker.Tracker` (tested to 1e-4 px).
+N targets: the network on the batch of N search crops, then Ocean's selection for each target
+(:func:`~automatch_jax.tracking.tracker.select`, the same as :class:`~automatch_jax.tracking.tracker.Tracker`'s),
+``vmap``-ped. Each target behaves exactly like its own ``Tracker`` (tested to 1e-4 px).
 """
 
 from __future__ import annotations
@@ -21,49 +21,7 @@ from automatch_jax.models.geometry import decode_boxes
 from automatch_jax.models.tracker_net import TrackerNet
 from automatch_jax.tracking.checkpoint import load_checkpoint
 from automatch_jax.tracking.settings import TrackerSettings
-from automatch_jax.tracking.tracker import Tracker, as_rgb, check_box, cosine_window
-
-
-def _change(r: jnp.ndarray) -> jnp.ndarray:
-    return jnp.maximum(r, 1.0 / r)
-
-
-def _padded(w: jnp.ndarray, h: jnp.ndarray) -> jnp.ndarray:
-    pad = (w + h) * 0.5
-    return jnp.sqrt((w + pad) * (h + pad))
-
-
-def select(scores: jnp.ndarray, boxes: jnp.ndarray, state: jnp.ndarray, window: jnp.ndarray,
-           crop_window: jnp.ndarray, frame_size: jnp.ndarray, s: TrackerSettings, out: int) -> tuple:
-    """Ocean's choice for one target.
-
-    Args:
-      scores: (S, S) probabilities; boxes: (S, S, 4) ``x0, y0, x1, y1`` in search-crop pixels.
-      state: (5,) ``cx, cy, w, h, lost`` in frame pixels; window: (S, S) cosine window.
-      crop_window: (3,) ``cx, cy, side`` of the search crop in the frame; frame_size: (2,) ``width, height``.
-
-    Returns: the new (5,) state and the best cell's score.
-    """
-    cx, cy, w, h, lost = state
-    scale = out / crop_window[2]
-    pred_w = jnp.maximum(boxes[..., 2] - boxes[..., 0], 1e-3)
-    pred_h = jnp.maximum(boxes[..., 3] - boxes[..., 1], 1e-3)
-    size_change = _change(_padded(pred_w, pred_h) / _padded(w * scale, h * scale))
-    ratio_change = _change((w / h) / (pred_w / pred_h))
-    penalty = jnp.exp(-(ratio_change * size_change - 1) * s.penalty_k)
-    pscore = penalty * scores * (1 - s.window_influence) + window * s.window_influence
-    best = jnp.argmax(pscore.reshape(-1))
-    score = scores.reshape(-1)[best]
-    box = boxes.reshape(-1, 4)[best]
-    centre = ((box[:2] + box[2:]) / 2 - (out - 1) / 2) / scale + crop_window[:2]
-    lr = penalty.reshape(-1)[best] * score * s.lr
-    new_w = w * (1 - lr) + pred_w.reshape(-1)[best] / scale * lr
-    new_h = h * (1 - lr) + pred_h.reshape(-1)[best] / scale * lr
-    width, height = frame_size
-    updated = jnp.stack([jnp.clip(centre[0], 0, width), jnp.clip(centre[1], 0, height),
-                         jnp.clip(new_w, s.min_size, width), jnp.clip(new_h, s.min_size, height), 0.0])
-    kept = jnp.stack([cx, cy, w, h, lost + 1])
-    return jnp.where(score < s.lost_score, kept, updated), score
+from automatch_jax.tracking.tracker import Tracker, as_rgb, check_box, cosine_window, select
 
 
 class MultiTracker:

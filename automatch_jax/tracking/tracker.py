@@ -6,6 +6,10 @@ for size and aspect-ratio change, a cosine window favours small motion, the best
 with a learning rate proportional to the penalised score; the box is clipped to the frame. When the best score
 falls below ``lost_score`` the target counts as lost: the box stays put and the search region widens frame by
 frame so the target can be picked up again (see :class:`TrackerSettings`).
+
+Per frame the crop is cut on the host (OpenCV); the network and the selection (:func:`select`, shared with
+:class:`~automatch_jax.tracking.multi.MultiTracker`) run compiled, and only the new state (5 numbers) and the score
+come back to the host.
 """
 
 from __future__ import annotations
@@ -68,13 +72,49 @@ def cosine_window(size: int) -> np.ndarray:
     return np.outer(np.hanning(size), np.hanning(size)).astype(np.float64)
 
 
-def _change(r: np.ndarray) -> np.ndarray:
-    return np.maximum(r, 1.0 / r)
+def _change(r: jnp.ndarray) -> jnp.ndarray:
+    return jnp.maximum(r, 1.0 / r)
 
 
-def _padded_size(w: np.ndarray, h: np.ndarray) -> np.ndarray:
+def _padded(w: jnp.ndarray, h: jnp.ndarray) -> jnp.ndarray:
     pad = (w + h) * 0.5
-    return np.sqrt((w + pad) * (h + pad))
+    return jnp.sqrt((w + pad) * (h + pad))
+
+
+def select(scores: jnp.ndarray, boxes: jnp.ndarray, state: jnp.ndarray, window: jnp.ndarray,
+           crop_window: jnp.ndarray, frame_size: jnp.ndarray, s: TrackerSettings, out: int) -> tuple:
+    """Ocean's choice for one target, as a pure function (jitted by :class:`Tracker`, ``vmap``-ped by
+    :class:`~automatch_jax.tracking.multi.MultiTracker`): size and ratio penalty, cosine window, best cell, size
+    smoothing with a rate proportional to the penalised score, clipping to the frame, the lost-target rule.
+
+    Args:
+      scores: (S, S) probabilities; boxes: (S, S, 4) ``x0, y0, x1, y1`` in search-crop pixels.
+      state: (5,) ``cx, cy, w, h, lost`` in frame pixels; window: (S, S) cosine window.
+      crop_window: (3,) ``cx, cy, side`` of the search crop in the frame; frame_size: (2,) ``width, height``.
+      s: the inference settings; out: the search crop's side in pixels.
+
+    Returns: the new (5,) state and the best cell's score.
+    """
+    cx, cy, w, h, lost = state
+    scale = out / crop_window[2]
+    pred_w = jnp.maximum(boxes[..., 2] - boxes[..., 0], 1e-3)
+    pred_h = jnp.maximum(boxes[..., 3] - boxes[..., 1], 1e-3)
+    size_change = _change(_padded(pred_w, pred_h) / _padded(w * scale, h * scale))
+    ratio_change = _change((w / h) / (pred_w / pred_h))
+    penalty = jnp.exp(-(ratio_change * size_change - 1) * s.penalty_k)
+    pscore = penalty * scores * (1 - s.window_influence) + window * s.window_influence
+    best = jnp.argmax(pscore.reshape(-1))
+    score = scores.reshape(-1)[best]
+    box = boxes.reshape(-1, 4)[best]
+    centre = ((box[:2] + box[2:]) / 2 - (out - 1) / 2) / scale + crop_window[:2]
+    lr = penalty.reshape(-1)[best] * score * s.lr
+    new_w = w * (1 - lr) + pred_w.reshape(-1)[best] / scale * lr
+    new_h = h * (1 - lr) + pred_h.reshape(-1)[best] / scale * lr
+    width, height = frame_size
+    updated = jnp.stack([jnp.clip(centre[0], 0, width), jnp.clip(centre[1], 0, height),
+                         jnp.clip(new_w, s.min_size, width), jnp.clip(new_h, s.min_size, height), 0.0])
+    kept = jnp.stack([cx, cy, w, h, lost + 1])
+    return jnp.where(score < s.lost_score, kept, updated), score
 
 
 class Tracker:
@@ -87,6 +127,8 @@ class Tracker:
         for frame in frames:
             (x, y, w, h), score = tracker.update(frame)
     """
+
+    _select = staticmethod(jax.jit(select, static_argnames=("s", "out")))
 
     def __init__(
         self,
@@ -198,29 +240,11 @@ class Tracker:
         window = CropWindow(self._cx, self._cy, side_x, g.search_size)
         x_crop = crop(rgb, window, self._fill)
         scores, boxes = self._track(self.variables, self._exemplar, jnp.asarray(x_crop[None]))
-        scores, boxes = np.asarray(scores, np.float64), np.asarray(boxes, np.float64)
-
-        scale = window.scale
-        pred_w = np.maximum(boxes[..., 2] - boxes[..., 0], 1e-3)
-        pred_h = np.maximum(boxes[..., 3] - boxes[..., 1], 1e-3)
-        size_change = _change(_padded_size(pred_w, pred_h) / _padded_size(self._w * scale, self._h * scale))
-        ratio_change = _change((self._w / self._h) / (pred_w / pred_h))
-        penalty = np.exp(-(ratio_change * size_change - 1) * s.penalty_k)
-        pscore = penalty * scores
-        pscore = pscore * (1 - s.window_influence) + self._window * s.window_influence
-        best = np.unravel_index(int(np.argmax(pscore)), pscore.shape)
-        score = float(scores[best])
-
-        if score < s.lost_score:
-            self._lost += 1
-            return self.box, score
-        self._lost = 0
-        cx, cy = window.to_frame((boxes[best][:2] + boxes[best][2:]) / 2)
-        lr = penalty[best] * score * s.lr
-        w = self._w * (1 - lr) + pred_w[best] / scale * lr
-        h = self._h * (1 - lr) + pred_h[best] / scale * lr
-        self._cx = float(np.clip(cx, 0, width))
-        self._cy = float(np.clip(cy, 0, height))
-        self._w = float(np.clip(w, s.min_size, width))
-        self._h = float(np.clip(h, s.min_size, height))
-        return self.box, score
+        state = np.array([self._cx, self._cy, self._w, self._h, self._lost], np.float32)
+        crop_window = np.array([window.cx, window.cy, window.side], np.float32)
+        frame_size = np.array([width, height], np.float32)
+        state, score = self._select(scores, boxes, state, self._window, crop_window, frame_size, s=s,
+                                    out=g.search_size)
+        cx, cy, w, h, lost = np.asarray(state, np.float64)
+        self._cx, self._cy, self._w, self._h, self._lost = float(cx), float(cy), float(w), float(h), int(lost)
+        return self.box, float(score)
