@@ -9,8 +9,8 @@
 4. Tracking the synthetic benchmark (and, for reference only, the real sequences in ``--real``) with every variant and
    with OpenCV's CSRT and KCF in the same run; evaluation per attribute; ``study.md``, ``study.json`` and plots.
 
-    python benchmarks/operator_study.py --variant lite --recipe configs/automatch_lite_cpu.py --steps 500 \
-        --search-steps 200 --frames 60 --real ../shared/data/sequences --work runs/study
+    python benchmarks/operator_study.py --variant lite-fast --recipe configs/automatch_lite_cpu.py --steps 500 \
+        --search-steps 200 --frames 60 --real ../shared/data/sequences --imagery IMAGERY --work runs/study
     python benchmarks/operator_study.py --variant smoke --steps 20 --search-steps 10 --sequences 22 --frames 30
 
 Every stage skips what is already done, so a killed study resumes. Never tune anything on ``--real``.
@@ -79,7 +79,8 @@ def architectures(args: argparse.Namespace, imagery: Imagery, work: Path, wanted
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--work", type=Path, default=Path("runs/study"))
-    parser.add_argument("--variant", default="lite", help="network variant of configs/table1.py: lite, smoke, '' ")
+    parser.add_argument("--variant", default="lite",
+                        help="network variant of configs/table1.py: lite, lite-fast, smoke, '' (ResNet-50)")
     parser.add_argument("--variants", default=",".join(ALL_VARIANTS), help="which rows to run")
     parser.add_argument("--steps", type=int, default=1500, help="training steps per variant (same for all)")
     parser.add_argument("--recipe", default="", help="config whose train section every variant uses "
