@@ -123,9 +123,10 @@ def pretrained_backbone_variables(name: str, path: str | Path | None = None) -> 
         inner = load_torchvision_resnet50(path)
         sub = "resnet"
     else:
-        variant, _, cut = name.removeprefix("efficientnet_").partition("_stage")
-        stages = int(cut) if cut else efficientnet_lite.TRACKING_STAGES
-        inner = efficientnet_lite.load_pretrained(variant, stride8=True, path=path, stages=stages)
+        module = get_backbone(name)  # the registry says which variant and how many stages
+        if not isinstance(module, EfficientNetLiteBackbone):
+            raise AutomatchError(f"backbone {name!r} has no ImageNet weights")
+        inner = efficientnet_lite.load_pretrained(module.variant, stride8=True, path=path, stages=module.stages)
         sub = "net"
     return {kind: {sub: tree} for kind, tree in inner.items()}
 

@@ -27,6 +27,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from automatch_jax.errors import AutomatchError
+from automatch_jax.ops.xcorr import shifted_product_sum
 
 # Per stage: (repeats, kernel, stride, expand ratio, in channels, out channels), lukemelas' block strings.
 _STAGES = (
@@ -131,28 +132,14 @@ def depthwise_impl() -> str:
 
 def depthwise_shift_sum(x: jnp.ndarray, kernel: jnp.ndarray, stride: int, dilation: int,
                         pads: list[tuple[int, int]]) -> jnp.ndarray:
-    """Depthwise convolution as a sum of k*k shifted, strided slices times per-channel weights.
+    """Depthwise convolution as a sum of k*k shifted, strided slices times per-channel weights
+    (:func:`~automatch_jax.ops.xcorr.shifted_product_sum`).
 
     (B, H, W, C) and an (k, k, 1, C) kernel (nn.Conv's layout) -> (B, H', W', C); equal to
     ``lax.conv_general_dilated(..., feature_group_count=C)`` with the same padding, stride and dilation.
     """
-    k = kernel.shape[0]
     xp = jnp.pad(x, ((0, 0), pads[0], pads[1], (0, 0)))
-    out_h = (xp.shape[1] - dilation * (k - 1) - 1) // stride + 1
-    out_w = (xp.shape[2] - dilation * (k - 1) - 1) // stride + 1
-    kernel = kernel.astype(x.dtype)
-    out = None
-    for i in range(k):
-        for j in range(k):
-            tap = jax.lax.slice(
-                xp,
-                (0, i * dilation, j * dilation, 0),
-                (xp.shape[0], i * dilation + stride * (out_h - 1) + 1, j * dilation + stride * (out_w - 1) + 1,
-                 xp.shape[3]),
-                (1, stride, stride, 1),
-            ) * kernel[i, j, 0]
-            out = tap if out is None else out + tap
-    return out
+    return shifted_product_sum(xp, kernel[:, :, 0, :], stride, dilation)
 
 
 class _DepthwiseKernel(nn.Module):

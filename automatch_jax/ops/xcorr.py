@@ -35,20 +35,39 @@ def xla_depthwise_xcorr(f_x: jnp.ndarray, kernel: jnp.ndarray) -> jnp.ndarray:
     return jnp.transpose(out.reshape(hx, wx, b, c), (2, 0, 1, 3))
 
 
+def shifted_product_sum(xp: jnp.ndarray, weights: jnp.ndarray, stride: int = 1, dilation: int = 1) -> jnp.ndarray:
+    """A depthwise convolution as a sum of kh*kw shifted, strided slices of a padded input times per-tap weights.
+
+    ``xp``: (B, Hp, Wp, C) the input, already padded; ``weights``: (kh, kw, ..., C), where ``weights[i, j]``
+    broadcasts against (B, H', W', C) (per channel: (C,); per sample and channel: (B, 1, 1, C)).
+    Returns (B, H', W', C) with ``H' = (Hp - dilation * (kh - 1) - 1) // stride + 1`` (likewise W'). On CPU this is
+    many times faster than XLA's grouped convolution (BENCHMARKS.md).
+    """
+    kh, kw = weights.shape[:2]
+    out_h = (xp.shape[1] - dilation * (kh - 1) - 1) // stride + 1
+    out_w = (xp.shape[2] - dilation * (kw - 1) - 1) // stride + 1
+    weights = weights.astype(xp.dtype)
+    out = None
+    for i in range(kh):
+        for j in range(kw):
+            tap = jax.lax.slice(
+                xp,
+                (0, i * dilation, j * dilation, 0),
+                (xp.shape[0], i * dilation + stride * (out_h - 1) + 1, j * dilation + stride * (out_w - 1) + 1,
+                 xp.shape[3]),
+                (1, stride, stride, 1),
+            ) * weights[i, j]
+            out = tap if out is None else out + tap
+    return out
+
+
 def shift_depthwise_xcorr(f_x: jnp.ndarray, kernel: jnp.ndarray) -> jnp.ndarray:
-    """The contract of :func:`xla_depthwise_xcorr` as a sum of Hz*Wz shifted slices of F_x times the per-sample,
-    per-channel exemplar values; on CPU many times faster than XLA's grouped convolution (BENCHMARKS.md)."""
-    _, hx, wx, _ = f_x.shape
+    """The contract of :func:`xla_depthwise_xcorr` as a :func:`shifted_product_sum` of F_x (SAME padding) with the
+    per-sample, per-channel exemplar values as the tap weights."""
     _, hz, wz, _ = kernel.shape
     pad_h, pad_w = ((hz - 1) // 2, hz - 1 - (hz - 1) // 2), ((wz - 1) // 2, wz - 1 - (wz - 1) // 2)
     xp = jnp.pad(f_x, ((0, 0), pad_h, pad_w, (0, 0)))
-    kernel = kernel.astype(f_x.dtype)
-    out = None
-    for u in range(hz):
-        for v in range(wz):
-            tap = xp[:, u : u + hx, v : v + wx, :] * kernel[:, u, v, :][:, None, None, :]
-            out = tap if out is None else out + tap
-    return out
+    return shifted_product_sum(xp, jnp.transpose(kernel, (1, 2, 0, 3))[:, :, :, None, None, :])
 
 
 @functools.partial(jax.custom_vjp, nondiff_argnums=(2,))

@@ -134,6 +134,8 @@ def test_stage4_trunk_is_the_first_four_stages_of_the_imagenet_network() -> None
 def test_resnet50_without_weights_says_what_to_pass() -> None:
     with pytest.raises(AutomatchError, match="resnet50 has no bundled ImageNet weights"):
         pretrained_backbone_variables("resnet50")
+    with pytest.raises(AutomatchError, match="backbone 'tiny' has no ImageNet weights"):
+        pretrained_backbone_variables("tiny")
 
 
 def _torchvision_state_dict(model_variables: dict, rng: np.random.Generator) -> dict[str, np.ndarray]:
