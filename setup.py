@@ -29,6 +29,8 @@ INSTALL_REQUIRES = [
     "tensorboardX>=2.6.5,<3",
     # jax.export serialisation (automatch export).
     "flatbuffers>=25.12.19,<26",
+    # A size limit on JAX's persistent compilation cache (the automatch command keeps one, see cli/main.py).
+    "filelock>=4.3.1,<5",
 ]
 
 EXTRAS_REQUIRE = {

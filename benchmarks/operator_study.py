@@ -70,6 +70,8 @@ def architectures(args: argparse.Namespace, imagery: Imagery, work: Path, wanted
         if not done:
             config = base_config(args.variant, args.steps, args.seed, args.recipe)
             config.search.update(steps=args.search_steps, order=args.order, **switches)
+            if args.arch_lr:
+                config.search.arch_lr = args.arch_lr
             search(config, path, imagery=imagery, progress=not args.quiet)
         arch = load_arch(path)
         archs[name] = {"cls": arch["cls"]["operators"], "reg": arch["reg"]["operators"]}
@@ -87,6 +89,9 @@ def main(argv: list[str] | None = None) -> dict:
                         "(e.g. configs/automatch_lite_cpu.py); default: configs/table1.py's")
     parser.add_argument("--search-steps", type=int, default=500)
     parser.add_argument("--order", default="second", choices=("first", "second", "second-fd"))
+    parser.add_argument("--arch-lr", type=float, default=0.0, help="the manipulators' Adam rate (default: the "
+                        "config's 3e-4, DARTS' rate for the paper's ~23k search steps; a short search may scale it "
+                        "up by 23000 / --search-steps)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--sequences", type=int, default=110, help="synthetic sequences (11 attributes x 10)")
     parser.add_argument("--frames", type=int, default=100)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import jax
@@ -13,6 +15,7 @@ from automatch_jax.config import build_network, load_config
 from automatch_jax.tracking import TrackerCheckpoint, TrackerSettings, save_checkpoint
 
 REPO = Path(__file__).resolve().parents[1]
+_CACHE_KEY = pytest.StashKey[str]()
 
 
 def shared_sequences_dir() -> Path | None:
@@ -23,6 +26,22 @@ def shared_sequences_dir() -> Path | None:
     env = os.environ.get("AUTOMATCH_SHARED_SEQUENCES")
     path = Path(env) if env else REPO.parent / "shared" / "data" / "sequences"
     return path if path.is_dir() else None
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """One persistent XLA compilation cache for the whole run (this process and the CLI subprocesses), set before
+    anything compiles: many tests compile the same tracker, training or search step again, and CI's 2 cores spend
+    most of the suite compiling. Results do not change: JAX keys the cache by the program and the compiler options."""
+    cache = tempfile.mkdtemp(prefix="automatch-test-xla-cache-")
+    config.stash[_CACHE_KEY] = cache
+    jax.config.update("jax_compilation_cache_dir", cache)
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
+    os.environ["JAX_COMPILATION_CACHE_DIR"] = cache
+    os.environ["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"] = "0.5"
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    shutil.rmtree(config.stash.get(_CACHE_KEY, ""), ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 
 import cv2
+import jax.numpy as jnp
 import numpy as np
 
 
@@ -81,3 +82,40 @@ def corners_to_xywh(box: np.ndarray) -> np.ndarray:
     """(..., 4) ``x0, y0, x1, y1`` -> (..., 4) ``x, y, w, h``."""
     box = np.asarray(box, dtype=np.float64)
     return np.concatenate([box[..., :2], box[..., 2:] - box[..., :2]], axis=-1)
+
+
+def crop_jax(frame: jnp.ndarray, window: jnp.ndarray, out: int, fill: jnp.ndarray) -> jnp.ndarray:
+    """:func:`crop` as a traceable JAX function, for crops inside a compiled tracking step (the frame goes to the
+    device once; no OpenCV call per target).
+
+    Args:
+      frame: (H, W, 3) uint8 or float frame; window: (3,) ``cx, cy, side`` (a :class:`CropWindow` as numbers);
+      out: the crop's side in pixels (static); fill: (3,) colour outside the frame.
+
+    Returns: (out, out, 3) float32, bilinear like ``cv2.warpAffine(..., INTER_LINEAR, BORDER_CONSTANT)`` (OpenCV
+    rounds sampling positions to 1/32 pixel, so the two differ by a fraction of a grey level).
+    """
+    height, width = frame.shape[:2]
+    cx, cy, side = window[0], window[1], window[2]
+    step = side / out  # frame pixels per crop pixel
+    grid = jnp.arange(out, dtype=jnp.float32) - (out - 1) / 2
+    xs, ys = grid * step + cx - 0.5, grid * step + cy - 0.5  # frame pixel-centre coordinates
+    fill = jnp.asarray(fill, jnp.float32)
+
+    def taps(coords: jnp.ndarray, size: int) -> tuple:
+        low = jnp.floor(coords)
+        weight = coords - low
+        low = low.astype(jnp.int32)
+        index = [jnp.clip(i, 0, size - 1) for i in (low, low + 1)]
+        valid = [(i >= 0) & (i < size) for i in (low, low + 1)]
+        return index, valid, weight
+
+    (y0, y1), (vy0, vy1), wy = taps(ys, height)
+    (x0, x1), (vx0, vx1), wx = taps(xs, width)
+    image = frame.astype(jnp.float32)
+    top = jnp.where(vy0[:, None, None], image[y0], fill)  # (out, W, 3)
+    bottom = jnp.where(vy1[:, None, None], image[y1], fill)
+    rows = top * (1 - wy)[:, None, None] + bottom * wy[:, None, None]
+    left = jnp.where(vx0[None, :, None], rows[:, x0], fill)  # (out, out, 3)
+    right = jnp.where(vx1[None, :, None], rows[:, x1], fill)
+    return left * (1 - wx)[None, :, None] + right * wx[None, :, None]

@@ -158,6 +158,8 @@ class SameConv(nn.Module):
     """Convolution with TF ``SAME`` padding from the static input shape; ``depthwise`` convolves each channel
     alone (on CPU as a sum of shifted products, :func:`depthwise_shift_sum`; same parameters either way)."""
 
+    FOLDABLE = True  # a convolution with one kernel: a BatchNorm after it folds into it (automatch_jax.models.fold)
+
     features: int
     kernel: int
     stride: int = 1

@@ -35,14 +35,14 @@ from automatch_jax.ops import OPERATOR_NAMES
 from automatch_jax.search.bcm import ARCH, MANIPULATORS, potentials, top_operators
 from automatch_jax.search.bilevel import ORDERS, SearchState, make_search_step
 from automatch_jax.train.loop import (
-    _Logger,
-    _shard,
-    _state_dict,
+    MetricsLogger,
     compute_dtype,
+    host_state_dict,
     init_variables,
     pair_loaders,
     replicate,
     restore_latest,
+    shard_batch,
     unreplicate,
 )
 from automatch_jax.train.optim import parameter_labels
@@ -168,7 +168,7 @@ def search(config: ml_collections.ConfigDict, out: Path, max_steps: int | None =
                                         AXIS), axis_name=AXIS, donate_argnums=0)
     state = replicate(state, devices)
     chief = jax.process_index() == 0
-    logger = _Logger(work, chief)
+    logger = MetricsLogger(work, chief)
     bar = tqdm(total=stop, initial=start, desc=f"search ({sc.order} order)", unit="step",
                disable=not (progress and chief))
     began, timed_from = time.perf_counter(), None
@@ -176,7 +176,7 @@ def search(config: ml_collections.ConfigDict, out: Path, max_steps: int | None =
         for step, (batch, val_batch) in zip(range(start, stop), _pairs(loader, val_loader, start, stop),
                                             strict=False):
             keys = jax.random.split(jax.random.fold_in(jax.random.PRNGKey(sc.seed), step), devices)
-            state, metrics = step_fn(state, _shard(batch, devices), _shard(val_batch, devices), keys)
+            state, metrics = step_fn(state, shard_batch(batch, devices), shard_batch(val_batch, devices), keys)
             done = step + 1
             bar.update(1)
             if timed_from is None:
@@ -196,7 +196,7 @@ def search(config: ml_collections.ConfigDict, out: Path, max_steps: int | None =
                 if not np.isfinite(values["loss"]):
                     raise AutomatchError(f"search diverged at step {done}; lower search.lr or search.arch_lr")
             if done % sc.checkpoint_every == 0 or done == stop:
-                manager.save(done, args=ocp.args.StandardSave(_state_dict(state)))
+                manager.save(done, args=ocp.args.StandardSave(host_state_dict(state)))
         manager.wait_until_finished()
     finally:
         bar.close()

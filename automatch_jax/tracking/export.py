@@ -6,9 +6,9 @@
     OUT/track.jax-export      tracking step: f_z, z_mask, x (B, Es, Es, 3) -> scores (B, S, S), boxes (B, S, S, 4)
     OUT/export.json           format, geometry, inference settings, shapes, the JAX version that wrote it
 
-The weights are constants inside the serialised functions; the batch dimension ``B`` is symbolic, so one export
-serves one target or many. :class:`ExportedTracker` is the OpenCV-shaped tracker over such a folder: it needs
-``jax`` and numpy but neither Flax nor the network's Python code.
+The weights (BatchNorm folded into the convolutions) are constants inside the serialised functions; the batch
+dimension ``B`` is symbolic, so one export serves one target or many. :class:`ExportedTracker` is the OpenCV-shaped
+tracker over such a folder: it needs ``jax`` and numpy but neither Flax nor the network's Python code.
 """
 
 from __future__ import annotations
@@ -21,11 +21,12 @@ import jax
 import jax.numpy as jnp
 
 from automatch_jax.errors import AutomatchError
+from automatch_jax.models.fold import apply_folded
 from automatch_jax.models.geometry import ScoreGeometry, decode_boxes
 from automatch_jax.models.tracker_net import TrackerNet
 from automatch_jax.tracking.checkpoint import TrackerCheckpoint
 from automatch_jax.tracking.settings import TrackerSettings
-from automatch_jax.tracking.tracker import Tracker, cosine_window
+from automatch_jax.tracking.tracker import Tracker, check_color, inference_variables
 
 EXPORT_FORMAT = "automatch-export"
 EXPORT_VERSION = 1
@@ -39,14 +40,14 @@ def export_tracker(checkpoint: TrackerCheckpoint, out: Path | str) -> Path:
     out = Path(out)
     net = build_network(checkpoint.model)
     g = net.geometry
-    variables = jax.tree_util.tree_map(jnp.asarray, checkpoint.variables)
+    variables = inference_variables(net, checkpoint.variables)
 
     def template(z, z_box):
-        exemplar = net.apply(variables, z, z_box, method=TrackerNet.template)
+        exemplar = apply_folded(net, variables, z, z_box, method=TrackerNet.template)
         return exemplar["f_z"], exemplar["z_mask"]
 
     def track(f_z, z_mask, x):
-        out = net.apply(variables, {"f_z": f_z, "z_mask": z_mask}, x, method=TrackerNet.track)
+        out = apply_folded(net, variables, {"f_z": f_z, "z_mask": z_mask}, x, method=TrackerNet.track)
         return jax.nn.sigmoid(out["cls"]), decode_boxes(g, out["reg"])
 
     (b,) = jax.export.symbolic_shape("b")
@@ -88,24 +89,26 @@ def load_export(folder: Path | str) -> tuple[dict, jax.export.Exported, jax.expo
 
 
 class ExportedTracker(Tracker):
-    """:class:`Tracker` over an export folder (``init(frame, box)``, ``update(frame)``), without the model code."""
+    """:class:`Tracker` over an export folder (``init(frame, box)``, ``update(frame)``), without the model code; the
+    serialised steps run inside the tracker's own compiled per-frame step."""
 
-    def __init__(self, folder: Path | str, color: str = "bgr", **overrides):
-        meta, template, track = load_export(folder)
+    def __init__(self, folder: Path | str, color: str = "bgr", crop_on_device: bool | None = None, **overrides):
+        meta, self._exported_template, self._exported_track = load_export(folder)
         settings = TrackerSettings.from_dict(meta["settings"])
         self.net = None
         self.variables = None
         self.settings = settings.replace(**overrides) if overrides else settings
-        self.color = color
+        self.color = check_color(color)
         self.name = meta.get("name") or "automatch"
         self.geometry = ScoreGeometry(**meta["geometry"])
-        self._window = cosine_window(self.geometry.score_size)
-        self._template = lambda _, z, z_box: dict(zip(("f_z", "z_mask"), template.call(z, z_box), strict=True))
-
-        def track_step(_, exemplar, x):
-            scores, boxes = track.call(exemplar["f_z"], exemplar["z_mask"], x)
-            return scores[0], boxes[0]
-
-        self._track = track_step
         self._exemplar = None
         self._frame_size = None
+        self.crop_on_device = jax.default_backend() != "cpu" if crop_on_device is None else crop_on_device
+        self._compile()
+
+    def _template_fn(self, variables: None, z: jnp.ndarray, z_box: jnp.ndarray) -> dict:
+        return dict(zip(("f_z", "z_mask"), self._exported_template.call(z, z_box), strict=True))
+
+    def _network(self, variables: None, exemplar: dict, x: jnp.ndarray) -> tuple[jnp.ndarray, jnp.ndarray]:
+        scores, boxes = self._exported_track.call(exemplar["f_z"], exemplar["z_mask"], x)
+        return scores[0], boxes[0]

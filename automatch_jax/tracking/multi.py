@@ -1,7 +1,8 @@
 """Many independent targets (in one video or in many) advanced by one jitted step.
 
-The crops are cut on the host (OpenCV, one per target); everything after them is one compiled function over all
-N targets: the network on the batch of N search crops, then Ocean's selection for each target
+One compiled function advances all N targets: the N search crops (cut inside it from the frame(s) on accelerators,
+:func:`~automatch_jax.data.crop.crop_jax` ``vmap``-ped; on the host with OpenCV on a CPU or when the N frames differ
+in size), the network on the batch of crops, then Ocean's selection for each target
 (:func:`~automatch_jax.tracking.tracker.select`, the same as :class:`~automatch_jax.tracking.tracker.Tracker`'s),
 ``vmap``-ped. Each target behaves exactly like its own ``Tracker`` (tested to 1e-4 px).
 """
@@ -15,13 +16,22 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from automatch_jax.data.crop import CropWindow, context_side, crop
+from automatch_jax.data.crop import CropWindow, context_side, crop, crop_jax
 from automatch_jax.errors import AutomatchError
+from automatch_jax.models.fold import apply_folded
 from automatch_jax.models.geometry import decode_boxes
 from automatch_jax.models.tracker_net import TrackerNet
 from automatch_jax.tracking.checkpoint import load_checkpoint
 from automatch_jax.tracking.settings import TrackerSettings
-from automatch_jax.tracking.tracker import Tracker, as_rgb, check_box, cosine_window, select
+from automatch_jax.tracking.tracker import (
+    Tracker,
+    as_frame,
+    check_box,
+    check_color,
+    cosine_window,
+    inference_variables,
+    select,
+)
 
 
 class MultiTracker:
@@ -33,38 +43,56 @@ class MultiTracker:
     """
 
     def __init__(self, net: TrackerNet, variables: dict, settings: TrackerSettings | None = None,
-                 color: str = "bgr", name: str = ""):
-        self.net, self.settings, self.color, self.name = net, settings or TrackerSettings(), color, name or "automatch"
-        self.variables = jax.tree_util.tree_map(jnp.asarray, variables)
+                 color: str = "bgr", name: str = "", fold_batchnorm: bool = True, crop_on_device: bool | None = None):
+        self.net, self.settings, self.name = net, settings or TrackerSettings(), name or "automatch"
+        self.color = check_color(color)
+        self.variables = inference_variables(net, variables, fold_batchnorm)
         self.geometry = g = net.geometry
+        self.crop_on_device = jax.default_backend() != "cpu" if crop_on_device is None else crop_on_device
         window = jnp.asarray(cosine_window(g.score_size))
         settings = self.settings
-        self._template = jax.jit(lambda v, z, b: net.apply(v, z, b, method=TrackerNet.template))
+
+        def rgb(x):
+            return x[..., ::-1] if color == "bgr" else x
 
         def step(variables, exemplar, x, state, crop_windows, frame_sizes):
-            out = net.apply(variables, exemplar, x, method=TrackerNet.track)
+            out = apply_folded(net, variables, exemplar, rgb(x), method=TrackerNet.track)
             scores, boxes = jax.nn.sigmoid(out["cls"]), decode_boxes(g, out["reg"])
             return jax.vmap(lambda *a: select(*a[:3], window, *a[3:], settings, g.search_size))(
                 scores, boxes, state, crop_windows, frame_sizes)
 
+        def frame_step(variables, exemplar, frames, fills, state, crop_windows):
+            """``frames``: one (H, W, 3) frame shared by all targets, or (N, H, W, 3)."""
+            shared = frames.ndim == 3
+            cut = jax.vmap(lambda f, w, c: crop_jax(f, w, g.search_size, c), in_axes=(None if shared else 0, 0, 0))
+            x = cut(frames, crop_windows, fills)
+            height, width = frames.shape[-3:-1]
+            sizes = jnp.broadcast_to(jnp.array([width, height], jnp.float32), (len(crop_windows), 2))
+            return step(variables, exemplar, x, state, crop_windows, sizes)
+
         self._step = jax.jit(step, donate_argnums=(3,))
+        self._frame_step = jax.jit(frame_step, donate_argnums=(4,))
+        self._template = jax.jit(lambda v, z, b: apply_folded(net, v, rgb(z), b, method=TrackerNet.template))
         self._exemplar = None
 
     @classmethod
     def from_pretrained(cls, name_or_path: str | Path | None = None, color: str = "bgr", dtype: str | None = None,
+                        fold_batchnorm: bool = True, crop_on_device: bool | None = None,
                         **overrides: Any) -> MultiTracker:
-        """Like :meth:`Tracker.from_pretrained` (same checks, same shipped models, same ``dtype`` choice)."""
-        single = Tracker.from_checkpoint(load_checkpoint(name_or_path), color=color, dtype=dtype, **overrides)
-        return cls(single.net, single.variables, single.settings, color, single.name)
+        """Like :meth:`Tracker.from_pretrained` (same checks, same shipped models, same ``dtype``, BatchNorm folding
+        and crop placement choices)."""
+        single = Tracker.from_checkpoint(load_checkpoint(name_or_path), color=color, dtype=dtype,
+                                         fold_batchnorm=fold_batchnorm, **overrides)
+        return cls(single.net, single.variables, single.settings, color, single.name, fold_batchnorm, crop_on_device)
 
-    def _frames(self, frames: Any, count: int) -> list[np.ndarray]:
+    def _frames(self, frames: Any, count: int) -> tuple[list[np.ndarray], bool]:
+        """The N targets' validated frames (channels in the frames' own order) and whether one frame is shared."""
         if isinstance(frames, np.ndarray):
-            rgb = as_rgb(frames, self.color)
-            return [rgb] * count
+            return [as_frame(frames, self.color)] * count, True
         frames = list(frames)
         if len(frames) != count:
             raise AutomatchError(f"{len(frames)} frames for {count} targets (give one frame, or one per target)")
-        return [as_rgb(f, self.color) for f in frames]
+        return [as_frame(f, self.color) for f in frames], False
 
     @property
     def boxes(self) -> np.ndarray:
@@ -76,7 +104,7 @@ class MultiTracker:
         boxes = np.asarray(boxes, np.float64).reshape(-1, 4) if np.size(boxes) else np.zeros((0, 4))
         if len(boxes) == 0:
             raise AutomatchError("MultiTracker.init() needs at least one box")
-        rgb = self._frames(frames, len(boxes))
+        rgb, _ = self._frames(frames, len(boxes))
         g, s = self.geometry, self.settings
         self._sizes = np.array([[f.shape[1], f.shape[0]] for f in rgb], np.float64)
         self._fills = [f.reshape(-1, 3).mean(axis=0) for f in rgb]
@@ -94,19 +122,25 @@ class MultiTracker:
     def update(self, frames: Any) -> tuple[np.ndarray, np.ndarray]:
         if self._exemplar is None:
             raise AutomatchError("MultiTracker.update() called before MultiTracker.init()")
-        rgb = self._frames(frames, len(self._state))
+        rgb, shared = self._frames(frames, len(self._state))
         sizes = np.array([[f.shape[1], f.shape[0]] for f in rgb], np.float64)
         if not np.array_equal(sizes, self._sizes):
             raise AutomatchError("frame size changed since MultiTracker.init()")
         g, s = self.geometry, self.settings
-        crops, windows = [], []
-        for frame, (cx, cy, w, h, lost), fill in zip(rgb, self._state, self._fills, strict=True):
+        windows = []
+        for cx, cy, w, h, lost in self._state:
             growth = min(s.search_growth**lost, s.max_search_growth)
-            side = context_side(w, h, s.context) * g.search_size / g.exemplar_size * growth
-            crops.append(crop(frame, CropWindow(cx, cy, side, g.search_size), fill))
-            windows.append([cx, cy, side])
-        state, scores = self._step(self.variables, self._exemplar, jnp.asarray(np.stack(crops)),
-                                   jnp.asarray(self._state, jnp.float32), jnp.asarray(windows, jnp.float32),
-                                   jnp.asarray(sizes, jnp.float32))
+            windows.append([cx, cy, context_side(w, h, s.context) * g.search_size / g.exemplar_size * growth])
+        windows = np.asarray(windows, np.float32)
+        state = np.asarray(self._state, np.float32)
+        if self.crop_on_device and (shared or len(np.unique(sizes, axis=0)) == 1):
+            frames_in = rgb[0] if shared else np.stack(rgb)
+            state, scores = self._frame_step(self.variables, self._exemplar, frames_in,
+                                             np.asarray(self._fills, np.float32), state, windows)
+        else:
+            crops = [crop(frame, CropWindow(*window, g.search_size), fill)
+                     for frame, window, fill in zip(rgb, windows.astype(np.float64), self._fills, strict=True)]
+            state, scores = self._step(self.variables, self._exemplar, np.stack(crops), state, windows,
+                                       sizes.astype(np.float32))
         self._state = np.asarray(state, np.float64)
         return self.boxes, np.asarray(scores, np.float64)

@@ -7,9 +7,12 @@ with a learning rate proportional to the penalised score; the box is clipped to 
 falls below ``lost_score`` the target counts as lost: the box stays put and the search region widens frame by
 frame so the target can be picked up again (see :class:`TrackerSettings`).
 
-Per frame the crop is cut on the host (OpenCV); the network and the selection (:func:`select`, shared with
-:class:`~automatch_jax.tracking.multi.MultiTracker`) run compiled, and only the new state (5 numbers) and the score
-come back to the host.
+Per frame one compiled step takes the search crop, swaps its channels to RGB, runs the network and the selection
+(:func:`select`, shared with :class:`~automatch_jax.tracking.multi.MultiTracker`); only the new state (5 numbers)
+and the score come back to the host. The crop is cut inside that step from the whole frame
+(:func:`~automatch_jax.data.crop.crop_jax`) on accelerators, and on the host with OpenCV on a CPU, where that is
+faster (``crop_on_device`` chooses). The network runs with its BatchNorms folded into the convolutions
+(:mod:`automatch_jax.models.fold`; ``fold_batchnorm=False`` keeps them as trained).
 """
 
 from __future__ import annotations
@@ -22,17 +25,27 @@ import jax.numpy as jnp
 import numpy as np
 
 from automatch_jax.config import DTYPES, build_network
-from automatch_jax.data.crop import CropWindow, context_side, crop
+from automatch_jax.data.crop import CropWindow, context_side, crop, crop_jax
 from automatch_jax.errors import AutomatchError
+from automatch_jax.models.fold import apply_folded, fold_batchnorm
 from automatch_jax.models.geometry import decode_boxes
 from automatch_jax.models.tracker_net import TrackerNet
 from automatch_jax.tracking.checkpoint import CheckpointError, TrackerCheckpoint, load_checkpoint
 from automatch_jax.tracking.settings import TrackerSettings
 
 
-def as_rgb(frame: Any, color: str = "bgr") -> np.ndarray:
-    """Validate a frame and return it as (H, W, 3) uint8/float RGB. Accepts BGR (OpenCV's order, the default)
-    or RGB colour frames, BGRA/RGBA, and greyscale (H, W) or (H, W, 1)."""
+def check_color(color: str) -> str:
+    """``color`` if it is a known channel order (``bgr``, OpenCV's, or ``rgb``); a one-line error otherwise."""
+    if color not in ("bgr", "rgb"):
+        raise AutomatchError(f"unknown colour order {color!r}; use 'bgr' or 'rgb'")
+    return color
+
+
+def as_frame(frame: Any, color: str = "bgr") -> np.ndarray:
+    """Validate a frame and return its (H, W, 3) colour channels in the frame's own order (no copy for a contiguous
+    colour frame). Accepts BGR (OpenCV's order, the default) or RGB colour frames, BGRA/RGBA, and greyscale (H, W)
+    or (H, W, 1)."""
+    check_color(color)
     if not isinstance(frame, np.ndarray):
         raise AutomatchError(f"a frame must be a numpy array, not {type(frame).__name__}")
     if frame.ndim == 3 and frame.shape[2] == 1:
@@ -43,12 +56,7 @@ def as_rgb(frame: Any, color: str = "bgr") -> np.ndarray:
         raise AutomatchError(f"a frame must be HxW, HxWx1, HxWx3 or HxWx4, not {frame.shape}")
     if frame.shape[0] < 2 or frame.shape[1] < 2:
         raise AutomatchError(f"frame of size {frame.shape[1]}x{frame.shape[0]} is too small to track in")
-    frame = frame[..., :3]
-    if color == "bgr":
-        frame = frame[..., ::-1]
-    elif color != "rgb":
-        raise AutomatchError(f"unknown colour order {color!r}; use 'bgr' or 'rgb'")
-    return np.ascontiguousarray(frame)
+    return np.ascontiguousarray(frame[..., :3])
 
 
 def check_box(box: Any, width: int, height: int) -> np.ndarray:
@@ -70,6 +78,19 @@ def check_box(box: Any, width: int, height: int) -> np.ndarray:
 def cosine_window(size: int) -> np.ndarray:
     """(size, size) float64 Hanning window over the score map (Ocean's motion prior)."""
     return np.outer(np.hanning(size), np.hanning(size)).astype(np.float64)
+
+
+def inference_variables(net: TrackerNet, variables: dict, fold: bool = True) -> dict:
+    """``variables`` as device arrays, with every BatchNorm folded into the convolution before it when ``fold``
+    (:func:`~automatch_jax.models.fold.fold_batchnorm`; run them with
+    :func:`~automatch_jax.models.fold.apply_folded`)."""
+    if fold:
+        g = net.geometry
+        z = jnp.zeros((1, g.exemplar_size, g.exemplar_size, 3))
+        x = jnp.zeros((1, g.search_size, g.search_size, 3))
+        z_box = jnp.array([[40.0, 40.0, 80.0, 80.0]])
+        variables = fold_batchnorm(lambda: net.apply(variables, z, z_box, x), variables)
+    return jax.tree_util.tree_map(jnp.asarray, variables)
 
 
 def _change(r: jnp.ndarray) -> jnp.ndarray:
@@ -128,8 +149,6 @@ class Tracker:
             (x, y, w, h), score = tracker.update(frame)
     """
 
-    _select = staticmethod(jax.jit(select, static_argnames=("s", "out")))
-
     def __init__(
         self,
         net: TrackerNet,
@@ -137,32 +156,65 @@ class Tracker:
         settings: TrackerSettings | None = None,
         color: str = "bgr",
         name: str = "",
+        fold_batchnorm: bool = True,
+        crop_on_device: bool | None = None,
     ):
         self.net = net
-        self.variables = jax.tree_util.tree_map(jnp.asarray, variables)
+        self.variables = inference_variables(net, variables, fold_batchnorm)
         self.settings = settings or TrackerSettings()
-        self.color = color
+        self.color = check_color(color)
         self.name = name or "automatch"
         self.geometry = net.geometry
-        self._window = cosine_window(self.geometry.score_size)
-        self._template = jax.jit(lambda v, z, b: net.apply(v, z, b, method=TrackerNet.template))
-        self._track = jax.jit(self._track_fn)
         self._exemplar: dict | None = None
         self._frame_size: tuple[int, int] | None = None
+        self.crop_on_device = jax.default_backend() != "cpu" if crop_on_device is None else crop_on_device
+        self._compile()
 
-    def _track_fn(self, variables: dict, exemplar: dict, x: jnp.ndarray) -> tuple[jnp.ndarray, jnp.ndarray]:
-        out = self.net.apply(variables, exemplar, x, method=TrackerNet.track)
+    def _compile(self) -> None:
+        """(Re)builds the jitted exemplar and per-frame steps around :meth:`_template_fn` and :meth:`_network`."""
+        self._window = jnp.asarray(cosine_window(self.geometry.score_size))
+        self._template = jax.jit(lambda v, z, z_box: self._template_fn(v, self._rgb(z), z_box))
+        self._step = jax.jit(self._step_fn, static_argnames=("s",))
+        self._frame_step = jax.jit(self._frame_step_fn, static_argnames=("s",))
+
+    def _rgb(self, crops: jnp.ndarray) -> jnp.ndarray:
+        """Crops in the frames' channel order -> RGB (the network's order)."""
+        return crops[..., ::-1] if self.color == "bgr" else crops
+
+    def _template_fn(self, variables: dict, z: jnp.ndarray, z_box: jnp.ndarray) -> dict:
+        """Exemplar state from (1, Ez, Ez, 3) RGB crops and (1, 4) boxes."""
+        return apply_folded(self.net, variables, z, z_box, method=TrackerNet.template)
+
+    def _network(self, variables: dict, exemplar: dict, x: jnp.ndarray) -> tuple[jnp.ndarray, jnp.ndarray]:
+        """(1, Es, Es, 3) RGB search crop -> (S, S) probabilities and (S, S, 4) boxes in crop pixels."""
+        out = apply_folded(self.net, variables, exemplar, x, method=TrackerNet.track)
         return jax.nn.sigmoid(out["cls"][0]), decode_boxes(self.geometry, out["reg"][0])
+
+    def _step_fn(self, variables: dict, exemplar: dict, x: jnp.ndarray, state: jnp.ndarray,
+                 crop_window: jnp.ndarray, frame_size: jnp.ndarray, s: TrackerSettings) -> tuple:
+        """One frame: network on the crop, then :func:`select` -> the new (5,) state and the score."""
+        scores, boxes = self._network(variables, exemplar, self._rgb(x))
+        return select(scores, boxes, state, self._window, crop_window, frame_size, s, self.geometry.search_size)
+
+    def _frame_step_fn(self, variables: dict, exemplar: dict, frame: jnp.ndarray, fill: jnp.ndarray,
+                       state: jnp.ndarray, crop_window: jnp.ndarray, s: TrackerSettings) -> tuple:
+        """:meth:`_step_fn` on the whole (H, W, 3) frame: the search crop is cut here, on the device."""
+        x = crop_jax(frame, crop_window, self.geometry.search_size, fill)[None]
+        frame_size = jnp.array([frame.shape[1], frame.shape[0]], jnp.float32)
+        return self._step_fn(variables, exemplar, x, state, crop_window, frame_size, s)
 
     @classmethod
     def from_checkpoint(
-        cls, checkpoint: TrackerCheckpoint, color: str = "bgr", dtype: str | None = None, **overrides: Any
+        cls, checkpoint: TrackerCheckpoint, color: str = "bgr", dtype: str | None = None,
+        fold_batchnorm: bool = True, crop_on_device: bool | None = None, **overrides: Any
     ) -> Tracker:
         """A tracker for a loaded checkpoint; ``overrides`` replace inference settings (``penalty_k=0.05`` ...).
 
         ``dtype`` (``float32`` | ``bfloat16`` | ``float16``) is the network's compute precision; the default is
         the checkpoint's (float32 for the shipped models). Parameters stay float32; half precision is for GPUs and
-        TPUs (on a CPU XLA emulates it and it is slower).
+        TPUs (on a CPU XLA emulates it and it is slower). ``fold_batchnorm``: fold BatchNorm into the convolutions
+        (faster, equal up to float rounding). ``crop_on_device``: cut search crops inside the compiled step (default:
+        on accelerators) rather than with OpenCV on the host (default on a CPU).
         """
         model = dict(checkpoint.model)
         if dtype is not None:
@@ -189,15 +241,18 @@ class Tracker:
         ):
             raise CheckpointError(f"checkpoint {checkpoint.name}: its weights do not fit its model config")
         settings = checkpoint.settings.replace(**overrides) if overrides else checkpoint.settings
-        return cls(net, checkpoint.variables, settings, color=color, name=checkpoint.name)
+        return cls(net, checkpoint.variables, settings, color=color, name=checkpoint.name,
+                   fold_batchnorm=fold_batchnorm, crop_on_device=crop_on_device)
 
     @classmethod
     def from_pretrained(
-        cls, name_or_path: str | Path | None = None, color: str = "bgr", dtype: str | None = None, **overrides: Any
+        cls, name_or_path: str | Path | None = None, color: str = "bgr", dtype: str | None = None,
+        fold_batchnorm: bool = True, crop_on_device: bool | None = None, **overrides: Any
     ) -> Tracker:
-        """A tracker from a named shipped model (default ``automatch-lite``) or a checkpoint folder; ``dtype`` and
-        ``overrides`` as in :meth:`from_checkpoint`."""
-        return cls.from_checkpoint(load_checkpoint(name_or_path), color=color, dtype=dtype, **overrides)
+        """A tracker from a named shipped model (default ``automatch-lite``) or a checkpoint folder; ``dtype``,
+        ``fold_batchnorm``, ``crop_on_device`` and ``overrides`` as in :meth:`from_checkpoint`."""
+        return cls.from_checkpoint(load_checkpoint(name_or_path), color=color, dtype=dtype,
+                                   fold_batchnorm=fold_batchnorm, crop_on_device=crop_on_device, **overrides)
 
     # ---------------------------------------------------------------------------------------------------------
     @property
@@ -207,17 +262,17 @@ class Tracker:
 
     def init(self, frame: np.ndarray, box: Any) -> None:
         """Start tracking the object in ``box`` (``x, y, w, h`` pixels, top-left corner) of ``frame``."""
-        rgb = as_rgb(frame, self.color)
-        height, width = rgb.shape[:2]
+        image = as_frame(frame, self.color)
+        height, width = image.shape[:2]
         x, y, w, h = check_box(box, width, height)
         self._frame_size = (width, height)
         self._cx, self._cy, self._w, self._h = x + w / 2, y + h / 2, w, h
         self._lost = 0
-        self._fill = rgb.reshape(-1, 3).mean(axis=0)
+        self._fill = image.reshape(-1, 3).mean(axis=0)
         g = self.geometry
         side = context_side(w, h, self.settings.context)
         window = CropWindow(self._cx, self._cy, side, g.exemplar_size)
-        z = crop(rgb, window, self._fill)
+        z = crop(image, window, self._fill)
         z_box = window.to_crop(np.array([x, y, x + w, y + h]))
         self._exemplar = self._template(
             self.variables, jnp.asarray(z[None]), jnp.asarray(z_box[None], jnp.float32)
@@ -227,8 +282,8 @@ class Tracker:
         """Track into ``frame``: returns the box ``x, y, w, h`` (float pixels) and the confidence in [0, 1]."""
         if self._exemplar is None:
             raise AutomatchError("Tracker.update() called before Tracker.init()")
-        rgb = as_rgb(frame, self.color)
-        height, width = rgb.shape[:2]
+        image = as_frame(frame, self.color)
+        height, width = image.shape[:2]
         if (width, height) != self._frame_size:
             raise AutomatchError(
                 f"frame size changed from {self._frame_size[0]}x{self._frame_size[1]} to {width}x{height}"
@@ -238,13 +293,15 @@ class Tracker:
         side_z = context_side(self._w, self._h, s.context)
         side_x = side_z * g.search_size / g.exemplar_size * growth
         window = CropWindow(self._cx, self._cy, side_x, g.search_size)
-        x_crop = crop(rgb, window, self._fill)
-        scores, boxes = self._track(self.variables, self._exemplar, jnp.asarray(x_crop[None]))
         state = np.array([self._cx, self._cy, self._w, self._h, self._lost], np.float32)
         crop_window = np.array([window.cx, window.cy, window.side], np.float32)
-        frame_size = np.array([width, height], np.float32)
-        state, score = self._select(scores, boxes, state, self._window, crop_window, frame_size, s=s,
-                                    out=g.search_size)
+        if self.crop_on_device:
+            state, score = self._frame_step(self.variables, self._exemplar, image, self._fill.astype(np.float32),
+                                            state, crop_window, s=s)
+        else:
+            x_crop = crop(image, window, self._fill)[None]
+            frame_size = np.array([width, height], np.float32)
+            state, score = self._step(self.variables, self._exemplar, x_crop, state, crop_window, frame_size, s=s)
         cx, cy, w, h, lost = np.asarray(state, np.float64)
         self._cx, self._cy, self._w, self._h, self._lost = float(cx), float(cy), float(w), float(h), int(lost)
         return self.box, float(score)

@@ -68,7 +68,8 @@ def init_variables(net, config: ml_collections.ConfigDict, seed: int) -> dict:
     return variables
 
 
-def _shard(batch: dict, devices: int) -> dict:
+def shard_batch(batch: dict, devices: int) -> dict:
+    """(B, ...) arrays -> (devices, B / devices, ...): one slice per local device, for ``pmap``."""
     return {k: v.reshape(devices, v.shape[0] // devices, *v.shape[1:]) for k, v in batch.items()}
 
 
@@ -82,7 +83,8 @@ def unreplicate(state: Any) -> Any:
     return jax.device_get(jax.tree_util.tree_map(lambda a: a[0], state))
 
 
-def _state_dict(state: Any) -> dict:
+def host_state_dict(state: Any) -> dict:
+    """The first device's copy of a replicated ``state`` as a plain state dict (for checkpoints and results)."""
     return flax.serialization.to_state_dict(unreplicate(state))
 
 
@@ -113,7 +115,10 @@ def pair_loaders(config: ml_collections.ConfigDict, geometry, imagery: Imagery |
             PairLoader(val_source, pair_cfg, local_batch, seed + 1, workers, index, hosts))
 
 
-class _Logger:
+class MetricsLogger:
+    """Scalars per step to ``OUT/metrics.jsonl`` and TensorBoard (``OUT/tensorboard``); does nothing when not
+    ``enabled`` (hosts other than the first)."""
+
     def __init__(self, out: Path, enabled: bool):
         self.enabled = enabled
         self._file = open(out / "metrics.jsonl", "a") if enabled else None  # noqa: SIM115
@@ -187,7 +192,7 @@ def train(
 
     sources = _sources(config)
     loader, val_loader = pair_loaders(config, net.geometry, imagery, local_batch, tc.seed, tc.workers, progress)
-    val_batches = [_shard(val_loader.batch(k), devices) for k in range(tc.eval_batches)]
+    val_batches = [shard_batch(val_loader.batch(k), devices) for k in range(tc.eval_batches)]
 
     loss_cfg = dict(config.loss)
     frozen_step = jax.pmap(make_train_step(net.clone(freeze_backbone=True), tx, loss_cfg), axis_name=AXIS,
@@ -196,7 +201,7 @@ def train(
     eval_step = jax.pmap(make_eval_step(net, loss_cfg), axis_name=AXIS)
     schedule = learning_rate(tc, total)
     state = replicate(state, devices)
-    logger = _Logger(out, jax.process_index() == 0)
+    logger = MetricsLogger(out, jax.process_index() == 0)
     chief = jax.process_index() == 0
     bar = tqdm(total=stop, initial=start, desc=config.get("name", "train"), unit="step",
                disable=not (progress and chief))
@@ -204,7 +209,7 @@ def train(
     try:
         for step, batch in loader.iterate(start, stop):
             step_fn = frozen_step if step < tc.unfreeze_step else full_step
-            state, metrics = step_fn(state, _shard(batch, devices))
+            state, metrics = step_fn(state, shard_batch(batch, devices))
             done = step + 1
             bar.update(1)
             if done % tc.log_every == 0 or done == stop:
@@ -221,7 +226,7 @@ def train(
                 if not np.isfinite(values["loss"]):
                     raise AutomatchError(f"training diverged at step {done} (loss {values['loss']}); lower train.lr")
             if done % tc.checkpoint_every == 0 or done == stop:
-                manager.save(done, args=ocp.args.StandardSave(_state_dict(state)))
+                manager.save(done, args=ocp.args.StandardSave(host_state_dict(state)))
         manager.wait_until_finished()
     finally:
         bar.close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import jax
 import numpy as np
 import pytest
 
@@ -68,3 +69,21 @@ def test_half_precision_follows_the_float32_reference() -> None:
         np.testing.assert_allclose(half_scores, scores, atol=0.1)
     with pytest.raises(AutomatchError, match="dtype 'int8' is not one of"):
         Tracker.from_pretrained(dtype="int8")
+
+
+@pytest.mark.parametrize("name", [None, "automatch-lite-fast"])
+def test_folded_batchnorm_tracks_like_the_trained_network(name: str | None) -> None:
+    """The default (BatchNorm folded into the convolutions) against the network as trained: on the same crop the
+    same scores to 1e-5 and boxes to 1e-3 px; tracking the demo, boxes that overlap (closed-loop tracking amplifies
+    rounding where two cells score alike, so the stated tolerance is a mean IoU above 0.9)."""
+    frames, gt = demo_frames(12)
+    folded, unfolded = Tracker.from_pretrained(name), Tracker.from_pretrained(name, fold_batchnorm=False)
+    assert "batch_stats" not in folded.variables and "batch_stats" in unfolded.variables
+    folded_boxes, unfolded_boxes = _track(folded, frames, gt[0]), _track(unfolded, frames, gt[0])
+    assert box_iou(folded_boxes, unfolded_boxes).mean() > 0.9
+    side = folded.geometry.search_size
+    x = np.random.default_rng(0).uniform(0, 255, (1, side, side, 3)).astype(np.float32)
+    scores, boxes = jax.jit(folded._network)(folded.variables, folded._exemplar, x)
+    expected_scores, expected_boxes = jax.jit(unfolded._network)(unfolded.variables, folded._exemplar, x)
+    np.testing.assert_allclose(scores, expected_scores, atol=1e-5)
+    np.testing.assert_allclose(boxes, expected_boxes, atol=1e-3)

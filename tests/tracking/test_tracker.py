@@ -10,11 +10,13 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from automatch_jax.data.crop import CropWindow, context_side, crop
+from automatch_jax.data.crop import CropWindow, context_side, crop, crop_jax
 from automatch_jax.errors import AutomatchError
+from automatch_jax.eval.metrics import box_iou
 from automatch_jax.models.geometry import decode_boxes
 from automatch_jax.tracking import Tracker, TrackerSettings, load_checkpoint
 from automatch_jax.tracking.checkpoint import CheckpointError
+from automatch_jax.tracking.demo import demo_frames
 
 FRAME = np.full((240, 320, 3), 90, np.uint8)
 
@@ -30,6 +32,21 @@ def test_crop_window_round_trip_and_pixels() -> None:
     assert context_side(10, 30) == pytest.approx(np.sqrt(30 * 50))
 
 
+@pytest.mark.parametrize("window", [CropWindow(100.3, 80.7, 150.2, 63), CropWindow(5.0, 3.0, 300.0, 31),
+                                    CropWindow(318.0, 238.0, 40.0, 47), CropWindow(160.0, 120.0, 900.0, 15)],
+                         ids=["inside", "over-the-corner", "small", "frame-inside-crop"])
+@pytest.mark.parametrize("dtype", [np.uint8, np.float32])
+def test_device_crop_equals_opencv(window: CropWindow, dtype: type) -> None:
+    frame = np.random.default_rng(0).integers(0, 256, (240, 320, 3)).astype(dtype)
+    fill = np.array([10.0, 200.0, 90.0])
+    expected = crop(frame, window, fill)
+    got = np.asarray(crop_jax(frame, np.array([window.cx, window.cy, window.side]), window.out, fill))
+    assert got.shape == expected.shape == (window.out, window.out, 3)
+    # OpenCV samples at 1/32 pixel and rounds uint8 results; the exact bilinear value stays within a grey level
+    np.testing.assert_allclose(got, expected, atol=1.0 if dtype == np.uint8 else 0.2)
+    assert np.abs(got - expected).mean() < 0.3
+
+
 def _planted(tracker: Tracker, cell: tuple[int, int] | None, size: tuple[float, float], score: float = 0.9):
     """Replace the network by a score map peaked at ``cell`` whose boxes all have ``size`` (crop pixels)."""
     g = tracker.geometry
@@ -42,7 +59,8 @@ def _planted(tracker: Tracker, cell: tuple[int, int] | None, size: tuple[float, 
         distances = np.broadcast_to(np.array([size[0] / 2, size[1] / 2, size[0] / 2, size[1] / 2]), (s, s, 4))
         return jnp.asarray(scores), decode_boxes(g, jnp.asarray(distances))
 
-    tracker._track = fake_track
+    tracker._network = fake_track
+    tracker._compile()
 
 
 def test_the_box_follows_the_peak_and_its_size(smoke_checkpoint: Path) -> None:
@@ -120,6 +138,13 @@ def test_frames_in_any_colour_layout(smoke_checkpoint: Path) -> None:
     grey.update(bgr[..., :1])
     with pytest.raises(AutomatchError, match="frame size changed from 160x120 to 80x60"):
         grey.update(bgr[:60, :80, 0])
+    for on_device in (False, True):  # BGRA, and the channel swap inside the compiled step either way
+        bgra = Tracker.from_pretrained(smoke_checkpoint, crop_on_device=on_device)
+        bgra.init(np.dstack([bgr, bgr[..., :1]]), (50, 40, 30, 30))
+        box, _ = bgra.update(np.dstack([bgr, bgr[..., :1]]))
+        np.testing.assert_allclose(box, box_a, atol=0.05 if on_device else 1e-6)
+    with pytest.raises(AutomatchError, match="unknown colour order 'hsv'"):
+        Tracker.from_pretrained(smoke_checkpoint, color="hsv")
 
 
 @pytest.mark.parametrize(
@@ -194,3 +219,14 @@ def test_broken_checkpoints_fail_with_one_line(smoke_checkpoint: Path, tmp_path:
     (mismatched / "automatch.json").write_text(json.dumps(manifest))
     with pytest.raises(CheckpointError, match="do not fit its model config"):
         Tracker.from_pretrained(mismatched)
+
+
+def test_crops_cut_on_the_device_track_like_host_crops(smoke_checkpoint: Path) -> None:
+    frames, gt = demo_frames(10)
+    runs = []
+    for on_device in (False, True):
+        tracker = Tracker.from_pretrained(smoke_checkpoint, crop_on_device=on_device)
+        assert tracker.crop_on_device is on_device
+        tracker.init(frames[0], gt[0])
+        runs.append(np.array([tracker.update(frame)[0] for frame in frames[1:]]))
+    assert box_iou(runs[0], runs[1]).mean() > 0.95

@@ -86,7 +86,7 @@ TWO_DEVICES = textwrap.dedent(
     from automatch_jax.config import build_network, load_config
     from automatch_jax.data.imagery import Imagery
     from automatch_jax.data.pairs import PairConfig, PairLoader
-    from automatch_jax.train.loop import _shard, init_variables, train
+    from automatch_jax.train.loop import shard_batch, init_variables, train
     from automatch_jax.train.optim import make_optimizer
     from automatch_jax.train.step import AXIS, TrainState, make_train_step
 
@@ -102,7 +102,7 @@ TWO_DEVICES = textwrap.dedent(
     g = net.geometry
     loader = PairLoader(imagery, PairConfig(exemplar_size=g.exemplar_size, search_size=g.search_size), 8, 0)
     for k in range(3):
-        state, metrics = step(state, _shard(loader.batch(k), 2))
+        state, metrics = step(state, shard_batch(loader.batch(k), 2))
     same = all(np.array_equal(a[0], a[1]) for a in jax.tree_util.tree_leaves((state.params, state.batch_stats)))
     train(config, sys.argv[2], imagery=imagery, progress=False)
     print(json.dumps({"replicas_identical": bool(same)}))
