@@ -13,6 +13,10 @@
         --search-steps 200 --frames 60 --real ../shared/data/sequences --imagery IMAGERY --work runs/study
     python benchmarks/operator_study.py --variant smoke --steps 20 --search-steps 10 --sequences 22 --frames 30
 
+A search much shorter than the paper's ~23k steps barely moves the manipulators at DARTS' Adam rate (3e-4); scale it
+to the budget with ``--arch-lr`` (e.g. 0.0345 for 200 steps; BENCHMARKS.md shows both). Use a fresh ``--work`` folder
+when changing it: finished searches are reused.
+
 Every stage skips what is already done, so a killed study resumes. Never tune anything on ``--real``.
 """
 

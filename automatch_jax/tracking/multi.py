@@ -131,16 +131,16 @@ class MultiTracker:
         for cx, cy, w, h, lost in self._state:
             growth = min(s.search_growth**lost, s.max_search_growth)
             windows.append([cx, cy, context_side(w, h, s.context) * g.search_size / g.exemplar_size * growth])
-        windows = np.asarray(windows, np.float32)
-        state = np.asarray(self._state, np.float32)
+        crop_windows = np.asarray(windows, np.float32)
+        state = jnp.asarray(self._state, jnp.float32)  # a device buffer the step may reuse (donated)
         if self.crop_on_device and (shared or len(np.unique(sizes, axis=0)) == 1):
             frames_in = rgb[0] if shared else np.stack(rgb)
             state, scores = self._frame_step(self.variables, self._exemplar, frames_in,
-                                             np.asarray(self._fills, np.float32), state, windows)
+                                             np.asarray(self._fills, np.float32), state, crop_windows)
         else:
             crops = [crop(frame, CropWindow(*window, g.search_size), fill)
-                     for frame, window, fill in zip(rgb, windows.astype(np.float64), self._fills, strict=True)]
-            state, scores = self._step(self.variables, self._exemplar, np.stack(crops), state, windows,
+                     for frame, window, fill in zip(rgb, windows, self._fills, strict=True)]
+            state, scores = self._step(self.variables, self._exemplar, np.stack(crops), state, crop_windows,
                                        sizes.astype(np.float32))
         self._state = np.asarray(state, np.float64)
         return self.boxes, np.asarray(scores, np.float64)
