@@ -3,7 +3,7 @@ training and validation splits of the configured data, data-parallel over every 
 
 Files (``ARCH.json`` is the ``--out`` path)::
 
-    ARCH.json                  the result: per branch the kept operators, every potential, the history
+    ARCH.json                  the result: per branch the kept operators, every potential, the history, settings
     ARCH.png                   potentials over the search, one panel per branch
     ARCH_search/checkpoints/   orbax checkpoints of the search state (resume after a kill)
     ARCH_search/history.jsonl  potentials and switched-on channels per operator, every ``log_every`` steps
@@ -49,6 +49,9 @@ from automatch_jax.train.optim import parameter_labels
 from automatch_jax.train.step import AXIS
 
 ARCH_FORMAT = "automatch-arch"
+# search settings written into the result, so that an ARCH.json says how it was searched
+SETTINGS_RECORDED = ("batch_size", "seed", "lr", "final_lr", "weight_decay", "arch_lr", "arch_weight_decay", "tau",
+                     "noise", "init")
 ARCH_VERSION = 1
 BRANCHES = ("cls", "reg")
 
@@ -212,6 +215,7 @@ def search(config: ml_collections.ConfigDict, out: Path, max_steps: int | None =
         per_step = (time.perf_counter() - timed_from[0]) / (stop - timed_from[1])
     result = {"format": ARCH_FORMAT, "version": ARCH_VERSION, "config": config.get("name", ""), "method": "bcm",
               "order": sc.order, "scalar": bool(sc.scalar), "steps": int(stop), "planned_steps": total,
+              "settings": {k: sc[k] for k in SETTINGS_RECORDED},
               "space": list(space), "devices": devices * hosts, "seconds": round(elapsed, 2),
               "seconds_per_step": per_step, **_branch_summary(arch, space, sc.keep),
               "manipulators": {b: np.asarray(arch[f"{b}_matching"][MANIPULATORS]).round(5).tolist()

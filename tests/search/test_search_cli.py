@@ -32,6 +32,7 @@ def test_smoke_search_writes_the_result_and_resumes(tmp_path: Path, imagery: Ima
     search(config, out, max_steps=4, imagery=imagery, progress=False)  # "killed" after 4 steps
     result = search(config, out, imagery=imagery, progress=False)
     assert result["steps"] == 8 and result["order"] == "second"
+    assert result["settings"]["arch_lr"] == config.search.arch_lr and result["settings"]["batch_size"] == 8
     assert [h["step"] for h in result["history"]] == [0, 2, 4, 6, 8]
     for branch in ("cls", "reg"):
         kept = result[branch]["operators"]
