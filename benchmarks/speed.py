@@ -30,6 +30,7 @@ from automatch_jax.tracking import Tracker
 from automatch_jax.tracking.demo import demo_frames
 from automatch_jax.tracking.multi import MultiTracker
 from automatch_jax.tracking.opencv import OpenCVTracker
+from automatch_jax.tracking.tracker import crops_on_device
 
 
 def _tracker(model: str, multi: bool, dtype: str, crops: str, fold: bool = True):
@@ -82,7 +83,7 @@ def main() -> None:
     device = jax.devices()[0]
     where = device.device_kind if device.platform != "cpu" else f"{cpu_name()} ({os.cpu_count()} cores)"
     print(f"device: {where}; jax {jax.__version__}; {len(frames)} frames of 480x320")
-    crops = args.crops or ["host" if device.platform == "cpu" else "device"]
+    crops = args.crops or ["device" if crops_on_device(None) else "host"]
     print("| tracker | precision | BatchNorm | crops | targets per step | frames/s | p50 ms | p90 ms | p99 ms |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for model in args.models:

@@ -12,7 +12,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from automatch_jax.models.tracker_net import TrackerNet
+from automatch_jax.models.tracker_net import TrackerNet, example_inputs
 
 PARTS = {
     "backbone": ("trunk",),
@@ -43,10 +43,7 @@ def _flops(fn, *args) -> float:
 
 def network_costs(net: TrackerNet) -> list[PartCost]:
     """One :class:`PartCost` per part and a ``total`` row, for one exemplar and one search crop (batch 1)."""
-    g = net.geometry
-    z = jnp.zeros((1, g.exemplar_size, g.exemplar_size, 3), jnp.float32)
-    x = jnp.zeros((1, g.search_size, g.search_size, 3), jnp.float32)
-    box = jnp.array([[32.0, 32.0, 96.0, 96.0]]) * g.exemplar_size / 127
+    z, box, x = example_inputs(net)
     variables = jax.eval_shape(lambda: net.init(jax.random.PRNGKey(0), z, box, x))
     variables = jax.tree_util.tree_map(lambda s: jnp.zeros(s.shape, s.dtype), variables)
     params = variables["params"]

@@ -20,6 +20,16 @@ from automatch_jax.ops.common import pseudo_mask
 from automatch_jax.search.bcm import SearchCell
 
 
+def example_inputs(net: TrackerNet) -> tuple[jnp.ndarray, jnp.ndarray, jnp.ndarray]:
+    """Zero crops and a centred box at ``net``'s sizes, for initialising or tracing it (the values do not matter):
+    ``z`` (1, Ez, Ez, 3), ``z_box`` (1, 4) ``x0, y0, x1, y1``, ``x`` (1, Es, Es, 3)."""
+    g = net.geometry
+    z = jnp.zeros((1, g.exemplar_size, g.exemplar_size, 3))
+    x = jnp.zeros((1, g.search_size, g.search_size, 3))
+    z_box = jnp.array([[g.exemplar_size * 0.3, g.exemplar_size * 0.3, g.exemplar_size * 0.7, g.exemplar_size * 0.7]])
+    return z, z_box, x
+
+
 class TrackerNet(nn.Module):
     """AutoMatch / Ocean tracker network.
 

@@ -22,11 +22,11 @@ import jax.numpy as jnp
 
 from automatch_jax.errors import AutomatchError
 from automatch_jax.models.fold import apply_folded
-from automatch_jax.models.geometry import ScoreGeometry, decode_boxes
+from automatch_jax.models.geometry import ScoreGeometry
 from automatch_jax.models.tracker_net import TrackerNet
 from automatch_jax.tracking.checkpoint import TrackerCheckpoint
 from automatch_jax.tracking.settings import TrackerSettings
-from automatch_jax.tracking.tracker import Tracker, check_color, inference_variables
+from automatch_jax.tracking.tracker import Tracker, check_color, crops_on_device, inference_variables, predict
 
 EXPORT_FORMAT = "automatch-export"
 EXPORT_VERSION = 1
@@ -47,8 +47,7 @@ def export_tracker(checkpoint: TrackerCheckpoint, out: Path | str) -> Path:
         return exemplar["f_z"], exemplar["z_mask"]
 
     def track(f_z, z_mask, x):
-        out = apply_folded(net, variables, {"f_z": f_z, "z_mask": z_mask}, x, method=TrackerNet.track)
-        return jax.nn.sigmoid(out["cls"]), decode_boxes(g, out["reg"])
+        return predict(net, variables, {"f_z": f_z, "z_mask": z_mask}, x)
 
     (b,) = jax.export.symbolic_shape("b")
     z = jax.ShapeDtypeStruct((b, g.exemplar_size, g.exemplar_size, 3), jnp.float32)
@@ -103,7 +102,7 @@ class ExportedTracker(Tracker):
         self.geometry = ScoreGeometry(**meta["geometry"])
         self._exemplar = None
         self._frame_size = None
-        self.crop_on_device = jax.default_backend() != "cpu" if crop_on_device is None else crop_on_device
+        self.crop_on_device = crops_on_device(crop_on_device)
         self._compile()
 
     def _template_fn(self, variables: None, z: jnp.ndarray, z_box: jnp.ndarray) -> dict:

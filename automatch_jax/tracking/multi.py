@@ -19,7 +19,6 @@ import numpy as np
 from automatch_jax.data.crop import CropWindow, context_side, crop, crop_jax
 from automatch_jax.errors import AutomatchError
 from automatch_jax.models.fold import apply_folded
-from automatch_jax.models.geometry import decode_boxes
 from automatch_jax.models.tracker_net import TrackerNet
 from automatch_jax.tracking.checkpoint import load_checkpoint
 from automatch_jax.tracking.settings import TrackerSettings
@@ -29,8 +28,12 @@ from automatch_jax.tracking.tracker import (
     check_box,
     check_color,
     cosine_window,
+    crops_on_device,
     inference_variables,
+    predict,
+    search_side,
     select,
+    to_rgb,
 )
 
 
@@ -48,16 +51,12 @@ class MultiTracker:
         self.color = check_color(color)
         self.variables = inference_variables(net, variables, fold_batchnorm)
         self.geometry = g = net.geometry
-        self.crop_on_device = jax.default_backend() != "cpu" if crop_on_device is None else crop_on_device
+        self.crop_on_device = crops_on_device(crop_on_device)
         window = jnp.asarray(cosine_window(g.score_size))
         settings = self.settings
 
-        def rgb(x):
-            return x[..., ::-1] if color == "bgr" else x
-
         def step(variables, exemplar, x, state, crop_windows, frame_sizes):
-            out = apply_folded(net, variables, exemplar, rgb(x), method=TrackerNet.track)
-            scores, boxes = jax.nn.sigmoid(out["cls"]), decode_boxes(g, out["reg"])
+            scores, boxes = predict(net, variables, exemplar, to_rgb(x, color))
             return jax.vmap(lambda *a: select(*a[:3], window, *a[3:], settings, g.search_size))(
                 scores, boxes, state, crop_windows, frame_sizes)
 
@@ -72,7 +71,7 @@ class MultiTracker:
 
         self._step = jax.jit(step, donate_argnums=(3,))
         self._frame_step = jax.jit(frame_step, donate_argnums=(4,))
-        self._template = jax.jit(lambda v, z, b: apply_folded(net, v, rgb(z), b, method=TrackerNet.template))
+        self._template = jax.jit(lambda v, z, b: apply_folded(net, v, to_rgb(z, color), b, method=TrackerNet.template))
         self._exemplar = None
 
     @classmethod
@@ -82,7 +81,7 @@ class MultiTracker:
         """Like :meth:`Tracker.from_pretrained` (same checks, same shipped models, same ``dtype``, BatchNorm folding
         and crop placement choices)."""
         single = Tracker.from_checkpoint(load_checkpoint(name_or_path), color=color, dtype=dtype,
-                                         fold_batchnorm=fold_batchnorm, **overrides)
+                                         fold_batchnorm=False, **overrides)  # folded once, below
         return cls(single.net, single.variables, single.settings, color, single.name, fold_batchnorm, crop_on_device)
 
     def _frames(self, frames: Any, count: int) -> tuple[list[np.ndarray], bool]:
@@ -129,8 +128,7 @@ class MultiTracker:
         g, s = self.geometry, self.settings
         windows = []
         for cx, cy, w, h, lost in self._state:
-            growth = min(s.search_growth**lost, s.max_search_growth)
-            windows.append([cx, cy, context_side(w, h, s.context) * g.search_size / g.exemplar_size * growth])
+            windows.append([cx, cy, search_side(w, h, lost, s, g)])
         crop_windows = np.asarray(windows, np.float32)
         state = jnp.asarray(self._state, jnp.float32)  # a device buffer the step may reuse (donated)
         if self.crop_on_device and (shared or len(np.unique(sizes, axis=0)) == 1):

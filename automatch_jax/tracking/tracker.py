@@ -28,8 +28,8 @@ from automatch_jax.config import DTYPES, build_network
 from automatch_jax.data.crop import CropWindow, context_side, crop, crop_jax
 from automatch_jax.errors import AutomatchError
 from automatch_jax.models.fold import apply_folded, fold_batchnorm
-from automatch_jax.models.geometry import decode_boxes
-from automatch_jax.models.tracker_net import TrackerNet
+from automatch_jax.models.geometry import ScoreGeometry, decode_boxes
+from automatch_jax.models.tracker_net import TrackerNet, example_inputs
 from automatch_jax.tracking.checkpoint import CheckpointError, TrackerCheckpoint, load_checkpoint
 from automatch_jax.tracking.settings import TrackerSettings
 
@@ -83,14 +83,36 @@ def cosine_window(size: int) -> np.ndarray:
 def inference_variables(net: TrackerNet, variables: dict, fold: bool = True) -> dict:
     """``variables`` as device arrays, with every BatchNorm folded into the convolution before it when ``fold``
     (:func:`~automatch_jax.models.fold.fold_batchnorm`; run them with
-    :func:`~automatch_jax.models.fold.apply_folded`)."""
+    :func:`~automatch_jax.models.fold.apply_folded`, as :func:`predict` does)."""
     if fold:
-        g = net.geometry
-        z = jnp.zeros((1, g.exemplar_size, g.exemplar_size, 3))
-        x = jnp.zeros((1, g.search_size, g.search_size, 3))
-        z_box = jnp.array([[40.0, 40.0, 80.0, 80.0]])
+        z, z_box, x = example_inputs(net)
         variables = fold_batchnorm(lambda: net.apply(variables, z, z_box, x), variables)
     return jax.tree_util.tree_map(jnp.asarray, variables)
+
+
+def predict(net: TrackerNet, variables: dict, exemplar: dict, x: jnp.ndarray) -> tuple[jnp.ndarray, jnp.ndarray]:
+    """(B, Es, Es, 3) RGB search crops -> (B, S, S) target probabilities and (B, S, S, 4) boxes ``x0, y0, x1, y1``
+    in crop pixels (BatchNorm folded or not)."""
+    out = apply_folded(net, variables, exemplar, x, method=TrackerNet.track)
+    return jax.nn.sigmoid(out["cls"]), decode_boxes(net.geometry, out["reg"])
+
+
+def to_rgb(crops: jnp.ndarray, color: str) -> jnp.ndarray:
+    """(..., 3) crops in the frames' channel order ``color`` -> RGB, the network's order."""
+    return crops[..., ::-1] if color == "bgr" else crops
+
+
+def crops_on_device(choice: bool | None) -> bool:
+    """Where search crops are cut: ``choice``, or by default inside the compiled step on accelerators and with
+    OpenCV on the host on a CPU (faster there, BENCHMARKS.md)."""
+    return jax.default_backend() != "cpu" if choice is None else choice
+
+
+def search_side(w: float, h: float, lost: float, s: TrackerSettings, g: ScoreGeometry) -> float:
+    """Side in frame pixels of the search crop around a ``w`` x ``h`` target lost for ``lost`` frames: the exemplar's
+    context side scaled by search/exemplar size, widened by ``search_growth`` per lost frame up to its cap."""
+    growth = min(s.search_growth**lost, s.max_search_growth)
+    return context_side(w, h, s.context) * g.search_size / g.exemplar_size * growth
 
 
 def _change(r: jnp.ndarray) -> jnp.ndarray:
@@ -167,19 +189,15 @@ class Tracker:
         self.geometry = net.geometry
         self._exemplar: dict | None = None
         self._frame_size: tuple[int, int] | None = None
-        self.crop_on_device = jax.default_backend() != "cpu" if crop_on_device is None else crop_on_device
+        self.crop_on_device = crops_on_device(crop_on_device)
         self._compile()
 
     def _compile(self) -> None:
         """(Re)builds the jitted exemplar and per-frame steps around :meth:`_template_fn` and :meth:`_network`."""
         self._window = jnp.asarray(cosine_window(self.geometry.score_size))
-        self._template = jax.jit(lambda v, z, z_box: self._template_fn(v, self._rgb(z), z_box))
+        self._template = jax.jit(lambda v, z, z_box: self._template_fn(v, to_rgb(z, self.color), z_box))
         self._step = jax.jit(self._step_fn, static_argnames=("s",))
         self._frame_step = jax.jit(self._frame_step_fn, static_argnames=("s",))
-
-    def _rgb(self, crops: jnp.ndarray) -> jnp.ndarray:
-        """Crops in the frames' channel order -> RGB (the network's order)."""
-        return crops[..., ::-1] if self.color == "bgr" else crops
 
     def _template_fn(self, variables: dict, z: jnp.ndarray, z_box: jnp.ndarray) -> dict:
         """Exemplar state from (1, Ez, Ez, 3) RGB crops and (1, 4) boxes."""
@@ -187,13 +205,13 @@ class Tracker:
 
     def _network(self, variables: dict, exemplar: dict, x: jnp.ndarray) -> tuple[jnp.ndarray, jnp.ndarray]:
         """(1, Es, Es, 3) RGB search crop -> (S, S) probabilities and (S, S, 4) boxes in crop pixels."""
-        out = apply_folded(self.net, variables, exemplar, x, method=TrackerNet.track)
-        return jax.nn.sigmoid(out["cls"][0]), decode_boxes(self.geometry, out["reg"][0])
+        scores, boxes = predict(self.net, variables, exemplar, x)
+        return scores[0], boxes[0]
 
     def _step_fn(self, variables: dict, exemplar: dict, x: jnp.ndarray, state: jnp.ndarray,
                  crop_window: jnp.ndarray, frame_size: jnp.ndarray, s: TrackerSettings) -> tuple:
         """One frame: network on the crop, then :func:`select` -> the new (5,) state and the score."""
-        scores, boxes = self._network(variables, exemplar, self._rgb(x))
+        scores, boxes = self._network(variables, exemplar, to_rgb(x, self.color))
         return select(scores, boxes, state, self._window, crop_window, frame_size, s, self.geometry.search_size)
 
     def _frame_step_fn(self, variables: dict, exemplar: dict, frame: jnp.ndarray, fill: jnp.ndarray,
@@ -223,14 +241,10 @@ class Tracker:
             model["dtype"] = dtype
         try:
             net = build_network(model)
-            g = net.geometry
+            z, z_box, x = example_inputs(net)  # also checks the crop geometry
         except (AutomatchError, ValueError) as exc:
             raise CheckpointError(f"checkpoint {checkpoint.name}: invalid model config ({exc})") from None
-        z = jnp.zeros((1, g.exemplar_size, g.exemplar_size, 3))
-        x = jnp.zeros((1, g.search_size, g.search_size, 3))
-        expected = jax.eval_shape(
-            lambda: net.init(jax.random.PRNGKey(0), z, jnp.array([[40.0, 40, 80, 80]]), x)
-        )
+        expected = jax.eval_shape(lambda: net.init(jax.random.PRNGKey(0), z, z_box, x))
         got = jax.tree_util.tree_map(
             lambda a: jax.ShapeDtypeStruct(np.shape(a), jnp.float32), checkpoint.variables
         )
@@ -289,10 +303,7 @@ class Tracker:
                 f"frame size changed from {self._frame_size[0]}x{self._frame_size[1]} to {width}x{height}"
             )
         s, g = self.settings, self.geometry
-        growth = min(s.search_growth**self._lost, s.max_search_growth)
-        side_z = context_side(self._w, self._h, s.context)
-        side_x = side_z * g.search_size / g.exemplar_size * growth
-        window = CropWindow(self._cx, self._cy, side_x, g.search_size)
+        window = CropWindow(self._cx, self._cy, search_side(self._w, self._h, self._lost, s, g), g.search_size)
         state = np.array([self._cx, self._cy, self._w, self._h, self._lost], np.float32)
         crop_window = np.array([window.cx, window.cy, window.side], np.float32)
         if self.crop_on_device:

@@ -35,6 +35,7 @@ from automatch_jax.data.pair_sources import build_source
 from automatch_jax.data.pairs import PairConfig, PairLoader
 from automatch_jax.errors import AutomatchError
 from automatch_jax.models.backbones import pretrained_backbone_variables
+from automatch_jax.models.tracker_net import example_inputs
 from automatch_jax.tracking.checkpoint import TrackerCheckpoint, save_checkpoint
 from automatch_jax.tracking.settings import TrackerSettings
 from automatch_jax.train.optim import learning_rate, make_optimizer
@@ -55,10 +56,7 @@ def maybe_initialize_distributed() -> None:
 def init_variables(net, config: ml_collections.ConfigDict, seed: int) -> dict:
     """Random variables for ``net``, with the backbone's pretrained weights when ``config.backbone_weights``
     names them (``"imagenet"``: the bundled EfficientNet-Lite weights; a path: a weight file)."""
-    g = net.geometry
-    z = jnp.zeros((1, g.exemplar_size, g.exemplar_size, 3))
-    x = jnp.zeros((1, g.search_size, g.search_size, 3))
-    box = jnp.array([[g.exemplar_size * 0.3, g.exemplar_size * 0.3, g.exemplar_size * 0.7, g.exemplar_size * 0.7]])
+    z, box, x = example_inputs(net)
     variables = flax.core.unfreeze(jax.jit(net.init)(jax.random.PRNGKey(seed), z, box, x))
     weights = config.get("backbone_weights", "")
     if weights:
