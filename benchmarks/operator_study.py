@@ -30,7 +30,6 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from automatch_jax.config import load_config  # noqa: E402
 from automatch_jax.data.benchmarks import load_benchmark  # noqa: E402
 from automatch_jax.data.imagery import Imagery  # noqa: E402
 from automatch_jax.data.otb_table import ATTRIBUTES  # noqa: E402
@@ -43,6 +42,7 @@ from automatch_jax.search.run import apply_arch, load_arch, search  # noqa: E402
 from automatch_jax.tracking import Tracker  # noqa: E402
 from automatch_jax.tracking.opencv import OpenCVTracker  # noqa: E402
 from automatch_jax.tracking.run import run_benchmark  # noqa: E402
+from automatch_jax.train.config import load_config  # noqa: E402
 from automatch_jax.train.loop import train  # noqa: E402
 
 PAPER = {"cls": ["transformer", "film"], "reg": ["film", "pairwise"]}

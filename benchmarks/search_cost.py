@@ -22,7 +22,7 @@ from eval_end_to_end import cpu_name
 CHILD = """
 import json, resource, sys
 import jax
-from automatch_jax.config import load_config
+from automatch_jax.train.config import load_config
 from automatch_jax.data.imagery import Imagery
 from automatch_jax.search.run import search
 

@@ -38,7 +38,8 @@ def _tracker(model: str, multi: bool, dtype: str, crops: str, fold: bool = True)
     cls = MultiTracker if multi else Tracker
     options = {"fold_batchnorm": fold, "crop_on_device": crops == "device"}
     if model.endswith(".py") or ".py:" in model:
-        from automatch_jax.config import build_network, load_config
+        from automatch_jax.models.config import build_network
+        from automatch_jax.train.config import load_config
         from automatch_jax.train.loop import init_variables
 
         config = load_config(model)

@@ -3,7 +3,8 @@ sized for real-time CPU tracking."""
 
 import ml_collections
 
-from automatch_jax.config import default_model_config, default_training_config
+from automatch_jax.models.config import default_model_config
+from automatch_jax.train.config import default_training_config
 
 
 def get_config() -> ml_collections.ConfigDict:

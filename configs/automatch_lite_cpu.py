@@ -6,7 +6,7 @@ from pathlib import Path
 
 import ml_collections
 
-from automatch_jax.config import load_config
+from automatch_jax.train.config import load_config
 
 
 def get_config(arg: str = "") -> ml_collections.ConfigDict:

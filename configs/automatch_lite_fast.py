@@ -8,7 +8,8 @@ the search region still spans twice the exemplar's context), 48 channels after t
 
 import ml_collections
 
-from automatch_jax.config import default_model_config, default_training_config
+from automatch_jax.models.config import default_model_config
+from automatch_jax.train.config import default_training_config
 
 
 def get_config() -> ml_collections.ConfigDict:

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import ml_collections
 
-from automatch_jax.config import default_model_config, default_training_config, load_config
+from automatch_jax.models.config import default_model_config
 from automatch_jax.ops import OPERATOR_NAMES
+from automatch_jax.train.config import default_training_config, load_config
 
 
 def get_config(arg: str = "dw_xcorr") -> ml_collections.ConfigDict:

@@ -11,8 +11,9 @@ import jax
 import jax.numpy as jnp
 import pytest
 
-from automatch_jax.config import build_network, load_config
+from automatch_jax.models.config import build_network
 from automatch_jax.tracking import TrackerCheckpoint, TrackerSettings, save_checkpoint
+from automatch_jax.train.config import load_config
 
 REPO = Path(__file__).resolve().parents[1]
 _CACHE_KEY = pytest.StashKey[str]()

@@ -20,7 +20,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from automatch_jax.tracking.checkpoint import load_checkpoint
+    from automatch_jax.models.checkpoint import load_checkpoint
     from automatch_jax.tracking.export import export_tracker
 
     checkpoint = load_checkpoint(args.model)

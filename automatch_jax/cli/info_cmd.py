@@ -17,8 +17,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from automatch_jax.config import build_network, load_config
+    from automatch_jax.models.config import build_network
     from automatch_jax.models.summary import format_costs, network_costs
+    from automatch_jax.train.config import load_config
 
     config = load_config(args.config)
     net = build_network(config.model)

@@ -28,10 +28,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from automatch_jax.config import load_config
     from automatch_jax.data.imagery import Imagery
     from automatch_jax.errors import AutomatchError
     from automatch_jax.search.run import search
+    from automatch_jax.train.config import load_config
 
     config = load_config(args.config)
     if "search" not in config:

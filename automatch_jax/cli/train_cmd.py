@@ -32,8 +32,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_train(args: argparse.Namespace) -> int:
-    from automatch_jax.config import load_config
     from automatch_jax.data.imagery import Imagery
+    from automatch_jax.train.config import load_config
     from automatch_jax.train.loop import train
 
     config = load_config(args.config)

@@ -14,10 +14,10 @@ import jax
 import jax.numpy as jnp
 
 from automatch_jax.models.backbones import Neck, get_backbone
+from automatch_jax.models.bcm import SearchCell
 from automatch_jax.models.geometry import ScoreGeometry, geometry_for
 from automatch_jax.models.heads import ClassificationHead, MatchingNetwork, RegressionHead
 from automatch_jax.ops.common import pseudo_mask
-from automatch_jax.search.bcm import SearchCell
 
 
 def example_inputs(net: TrackerNet) -> tuple[jnp.ndarray, jnp.ndarray, jnp.ndarray]:
@@ -45,7 +45,7 @@ class TrackerNet(nn.Module):
       freeze_backbone: stop gradients at the backbone's output (training's frozen-backbone phase). The backbone's
         BatchNorm always uses its running statistics, as in SiamRPN++ and Ocean (batches of pairs are small).
       search_cell: BCM search mode: each branch's operator list is its search space, wrapped in a
-        :class:`~automatch_jax.search.bcm.SearchCell` (manipulators in the ``"arch"`` collection); ``search_scalar``,
+        :class:`~automatch_jax.models.bcm.SearchCell` (manipulators in the ``"arch"`` collection); ``search_scalar``,
         ``search_tau``, ``search_noise``, ``search_init`` are the cell's settings.
     """
 

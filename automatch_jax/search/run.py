@@ -25,14 +25,14 @@ import optax
 import orbax.checkpoint as ocp
 from tqdm import tqdm
 
-from automatch_jax.config import build_network
 from automatch_jax.data.imagery import Imagery
 from automatch_jax.data.pairs import PairLoader
 from automatch_jax.errors import AutomatchError
+from automatch_jax.models.bcm import ARCH, MANIPULATORS, potentials, top_operators
+from automatch_jax.models.config import build_network
 from automatch_jax.models.geometry import make_targets
 from automatch_jax.models.losses import tracking_loss
 from automatch_jax.ops import OPERATOR_NAMES
-from automatch_jax.search.bcm import ARCH, MANIPULATORS, potentials, top_operators
 from automatch_jax.search.bilevel import ORDERS, SearchState, make_search_step
 from automatch_jax.train.loop import (
     MetricsLogger,

@@ -21,11 +21,11 @@ import jax
 import jax.numpy as jnp
 
 from automatch_jax.errors import AutomatchError
+from automatch_jax.models.checkpoint import TrackerCheckpoint
 from automatch_jax.models.fold import apply_folded
 from automatch_jax.models.geometry import ScoreGeometry
+from automatch_jax.models.settings import TrackerSettings
 from automatch_jax.models.tracker_net import TrackerNet
-from automatch_jax.tracking.checkpoint import TrackerCheckpoint
-from automatch_jax.tracking.settings import TrackerSettings
 from automatch_jax.tracking.tracker import Tracker, check_color, crops_on_device, inference_variables, predict
 
 EXPORT_FORMAT = "automatch-export"
@@ -35,7 +35,7 @@ FILES = ("template.jax-export", "track.jax-export", "export.json")
 
 def export_tracker(checkpoint: TrackerCheckpoint, out: Path | str) -> Path:
     """Serialises ``checkpoint``'s exemplar and tracking steps into the folder ``out``; returns it."""
-    from automatch_jax.config import build_network
+    from automatch_jax.models.config import build_network
 
     out = Path(out)
     net = build_network(checkpoint.model)

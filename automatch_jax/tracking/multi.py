@@ -18,10 +18,10 @@ import numpy as np
 
 from automatch_jax.data.crop import CropWindow, context_side, crop, crop_jax
 from automatch_jax.errors import AutomatchError
+from automatch_jax.models.checkpoint import load_checkpoint
 from automatch_jax.models.fold import apply_folded
+from automatch_jax.models.settings import TrackerSettings
 from automatch_jax.models.tracker_net import TrackerNet
-from automatch_jax.tracking.checkpoint import load_checkpoint
-from automatch_jax.tracking.settings import TrackerSettings
 from automatch_jax.tracking.tracker import (
     Tracker,
     as_frame,

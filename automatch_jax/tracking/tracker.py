@@ -24,14 +24,14 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from automatch_jax.config import DTYPES, build_network
 from automatch_jax.data.crop import CropWindow, context_side, crop, crop_jax
 from automatch_jax.errors import AutomatchError
+from automatch_jax.models.checkpoint import CheckpointError, TrackerCheckpoint, load_checkpoint
+from automatch_jax.models.config import DTYPES, build_network
 from automatch_jax.models.fold import apply_folded, fold_batchnorm
 from automatch_jax.models.geometry import ScoreGeometry, decode_boxes
+from automatch_jax.models.settings import TrackerSettings
 from automatch_jax.models.tracker_net import TrackerNet, example_inputs
-from automatch_jax.tracking.checkpoint import CheckpointError, TrackerCheckpoint, load_checkpoint
-from automatch_jax.tracking.settings import TrackerSettings
 
 
 def check_color(color: str) -> str:

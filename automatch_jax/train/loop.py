@@ -29,15 +29,15 @@ import numpy as np
 import orbax.checkpoint as ocp
 from tqdm import tqdm
 
-from automatch_jax.config import build_network
 from automatch_jax.data.imagery import Imagery
 from automatch_jax.data.pair_sources import build_source
 from automatch_jax.data.pairs import PairConfig, PairLoader
 from automatch_jax.errors import AutomatchError
 from automatch_jax.models.backbones import pretrained_backbone_variables
+from automatch_jax.models.checkpoint import TrackerCheckpoint, save_checkpoint
+from automatch_jax.models.config import build_network
+from automatch_jax.models.settings import TrackerSettings
 from automatch_jax.models.tracker_net import example_inputs
-from automatch_jax.tracking.checkpoint import TrackerCheckpoint, save_checkpoint
-from automatch_jax.tracking.settings import TrackerSettings
 from automatch_jax.train.optim import learning_rate, make_optimizer
 from automatch_jax.train.step import AXIS, TrainState, make_eval_step, make_train_step
 

@@ -7,10 +7,11 @@ from pathlib import Path
 import pytest
 
 from automatch_jax.cli.main import main
-from automatch_jax.config import build_network, load_config
 from automatch_jax.errors import AutomatchError
+from automatch_jax.models.config import build_network
 from automatch_jax.models.summary import network_costs
 from automatch_jax.ops import OPERATOR_NAMES
+from automatch_jax.train.config import load_config
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 

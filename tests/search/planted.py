@@ -7,8 +7,8 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
+from automatch_jax.models.bcm import SearchCell
 from automatch_jax.ops import OPERATOR_NAMES
-from automatch_jax.search.bcm import SearchCell
 
 C, HZ, HX = 8, 3, 9
 

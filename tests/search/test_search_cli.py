@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 
 from automatch_jax.cli.main import main
-from automatch_jax.config import load_config
 from automatch_jax.data.imagery import Imagery
 from automatch_jax.errors import AutomatchError
 from automatch_jax.search.run import apply_arch, load_arch, search
+from automatch_jax.train.config import load_config
 from tests.data.fixtures import save_imagery
 from tests.train.test_train import SMOKE
 

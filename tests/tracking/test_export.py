@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from automatch_jax.cli.main import main
-from automatch_jax.config import build_network
 from automatch_jax.errors import AutomatchError
+from automatch_jax.models.config import build_network
 from automatch_jax.models.geometry import decode_boxes
 from automatch_jax.models.tracker_net import TrackerNet
 from automatch_jax.tracking import Tracker, load_checkpoint

@@ -11,8 +11,8 @@ import pytest
 from automatch_jax.data.benchmarks import load_benchmark
 from automatch_jax.errors import AutomatchError
 from automatch_jax.eval.metrics import box_iou
+from automatch_jax.models.checkpoint import DEFAULT_MODEL, shipped_models
 from automatch_jax.tracking import Tracker, load_checkpoint
-from automatch_jax.tracking.checkpoint import DEFAULT_MODEL, shipped_models
 from automatch_jax.tracking.demo import demo_frames
 from automatch_jax.tracking.sources import read_image
 

@@ -13,9 +13,9 @@ import pytest
 from automatch_jax.data.crop import CropWindow, context_side, crop, crop_jax
 from automatch_jax.errors import AutomatchError
 from automatch_jax.eval.metrics import box_iou
+from automatch_jax.models.checkpoint import CheckpointError
 from automatch_jax.models.geometry import decode_boxes
 from automatch_jax.tracking import Tracker, TrackerSettings, load_checkpoint
-from automatch_jax.tracking.checkpoint import CheckpointError
 from automatch_jax.tracking.demo import demo_frames
 
 FRAME = np.full((240, 320, 3), 90, np.uint8)

@@ -16,9 +16,9 @@ import numpy as np
 import optax
 import pytest
 
-from automatch_jax.config import load_config
 from automatch_jax.data.imagery import Imagery
 from automatch_jax.tracking import Tracker, load_checkpoint
+from automatch_jax.train.config import load_config
 from automatch_jax.train.loop import train
 from automatch_jax.train.optim import learning_rate, make_optimizer
 
@@ -83,7 +83,8 @@ TWO_DEVICES = textwrap.dedent(
     """
     import json, sys
     import jax, numpy as np
-    from automatch_jax.config import build_network, load_config
+    from automatch_jax.models.config import build_network
+    from automatch_jax.train.config import load_config
     from automatch_jax.data.imagery import Imagery
     from automatch_jax.data.pairs import PairConfig, PairLoader
     from automatch_jax.train.loop import shard_batch, init_variables, train

@@ -1,8 +1,8 @@
-"""Loading ml_collections configs by path, and the network a config describes.
+"""Loading ml_collections configs by path, and the training, data, loss, inference and search sections.
 
 A config is a Python file under ``configs/`` whose ``get_config(arg=None)`` returns a ``ConfigDict``; on the
 command line ``configs/table1.py:film`` passes ``"film"`` as ``arg`` (the ml_collections ``config_flags``
-convention). ``config.model`` holds the :class:`~automatch_jax.models.tracker_net.TrackerNet` fields.
+convention). ``config.model`` is the network (:mod:`automatch_jax.models.config`).
 """
 
 from __future__ import annotations
@@ -10,30 +10,9 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
-import jax.numpy as jnp
 import ml_collections
 
 from automatch_jax.errors import AutomatchError
-
-DTYPES = {"float32": jnp.float32, "bfloat16": jnp.bfloat16, "float16": jnp.float16}
-
-
-def default_model_config() -> ml_collections.ConfigDict:
-    """The paper's network: ResNet-50, cls {simple-transformer, FiLM}, reg {FiLM, pairwise-relation}."""
-    return ml_collections.ConfigDict(
-        {
-            "backbone": "resnet50",
-            "cls_operators": ("transformer", "film"),
-            "reg_operators": ("film", "pairwise"),
-            "channels": 256,
-            "tower_layers": 4,
-            "tower_channels": 256,
-            "search_size": 255,
-            "exemplar_size": 127,
-            "exemplar_cells": 7,
-            "dtype": "float32",
-        }
-    )
 
 
 def default_training_config(config: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
@@ -119,23 +98,3 @@ def load_config(spec: str | Path) -> ml_collections.ConfigDict:
     if "model" not in config:
         raise AutomatchError(f"{path}: config has no 'model' section")
     return config
-
-
-def build_network(model_config: ml_collections.ConfigDict | dict):
-    """The :class:`TrackerNet` of a ``config.model`` section (unknown keys are an error)."""
-    from automatch_jax.models.tracker_net import TrackerNet
-
-    fields = dict(model_config)
-    dtype = fields.pop("dtype", "float32")
-    if dtype not in DTYPES:
-        raise AutomatchError(f"model.dtype {dtype!r} is not one of {', '.join(DTYPES)}")
-    known = set(TrackerNet.__dataclass_fields__) - {"parent", "name"}
-    unknown = set(fields) - known
-    if unknown:
-        raise AutomatchError(
-            f"unknown model setting(s) {', '.join(sorted(unknown))}; known: {', '.join(sorted(known))}"
-        )
-    for key in ("cls_operators", "reg_operators"):
-        if key in fields:
-            fields[key] = tuple(fields[key])
-    return TrackerNet(dtype=DTYPES[dtype], **fields)

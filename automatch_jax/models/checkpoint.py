@@ -24,7 +24,7 @@ import numpy as np
 
 from automatch_jax.errors import AutomatchError
 from automatch_jax.models.checkpoint_io import restore_variables, save_variables
-from automatch_jax.tracking.settings import TrackerSettings
+from automatch_jax.models.settings import TrackerSettings
 
 FORMAT = "automatch-tracker"
 VERSION = 1
