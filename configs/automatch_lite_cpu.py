@@ -1,5 +1,5 @@
 """automatch-lite (or, with ``fast``, automatch-lite-fast) trained on a 2-core CPU: the backbone stays frozen at its
-ImageNet weights (no GPU was available to fine-tune it), a short schedule, batch 16. The recipe of both shipped
+ImageNet weights, a short schedule, batch 16. The recipe of both shipped
 models (MODEL_CARD.md). Use as ``configs/automatch_lite_cpu.py:<steps>[,fast]``, e.g. ``:1500`` or ``:1500,fast``."""
 
 from pathlib import Path

@@ -1,0 +1,34 @@
+"""The one registry helper."""
+
+import pytest
+
+from automatch_jax.errors import AutomatchError
+from automatch_jax.registry import Registry
+
+
+def test_register_get_metadata_and_order():
+    reg: Registry = Registry("widget")
+
+    @reg.register("b", size=2)
+    def make_b(scale=1):
+        return ("b", scale)
+
+    reg.register("a", make_b, size=1)
+    assert reg.names() == ("b", "a")
+    assert reg.get("b") is make_b
+    assert reg.build("a", scale=3) == ("b", 3)
+    assert reg.metadata("a") == {"size": 1}
+    reg.metadata("a")["size"] = 9
+    assert reg.metadata("a") == {"size": 1}
+    assert "a" in reg and "c" not in reg and len(reg) == 2 and list(reg) == ["b", "a"]
+
+
+def test_unknown_and_duplicate_names():
+    reg: Registry = Registry("widget")
+    reg.register("a", 1)
+    with pytest.raises(AutomatchError, match="unknown widget 'z'; known: a"):
+        reg.get("z")
+    with pytest.raises(ValueError):
+        reg.metadata("z")
+    with pytest.raises(ValueError, match="registered twice"):
+        reg.register("a", 2)
