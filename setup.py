@@ -10,11 +10,13 @@ from setuptools import find_packages, setup
 ROOT = Path(__file__).parent
 
 INSTALL_REQUIRES = [
-    "jax>=0.10.2,<0.11",
+    # Tested: 0.10.2 (constraints.txt, CI, Python >= 3.11) to 0.12 (scripts/check_newest.sh, Python >= 3.12).
+    "jax>=0.10.2,<0.13",
     "flax>=0.12.8,<0.13",
     "optax>=0.2.8,<0.3",
     "orbax-checkpoint>=0.12.8,<0.13",
-    "tensorflow-datasets>=4.9.10,<5",
+    # The training-pair pipeline (data.pairs.PairLoader): worker processes, sharding by JAX process.
+    "grain>=0.2.18,<0.3",
     "numpy>=2.1,<3",
     # A superset of opencv-python: the same cv2 module, without GUI libraries, plus the contrib
     # trackers (CSRT, KCF) that the benchmarks run beside ours.
@@ -42,6 +44,18 @@ EXTRAS_REQUIRE = {
         # The official GOT-10k toolkit, used only as the reference in the metric parity tests.
         "got10k==0.1.3",
         "shapely>=2.2,<3",
+        # vot-toolkit 0.9.0, the reference of the VOT supervised-experiment parity tests, installs with
+        # `pip install --no-deps vot-toolkit==0.9.0`: its declared opencv-python would replace the contrib cv2
+        # (CSRT, KCF). These are the dependencies its analysis code imports.
+        "attributee==0.1.9",
+        "numba>=0.68.1,<0.69",
+        "bidict>=0.24,<1",
+        "phx-class-registry>=5.1,<6",
+        "cachetools>=8,<9",
+        "lazy-object-proxy>=1.12,<2",
+        "six>=1.16,<2",
+        "colorama>=0.4,<1",
+        "pyyaml>=6,<7",
     ],
 }
 
@@ -51,7 +65,7 @@ setup(
     description="AutoMatch: Siamese trackers with a searched matching network, in JAX/Flax.",
     long_description=(ROOT / "README.md").read_text(encoding="utf-8"),
     long_description_content_type="text/markdown",
-    python_requires=">=3.10",
+    python_requires=">=3.11",
     packages=find_packages(include=["automatch_jax", "automatch_jax.*"]),
     include_package_data=True,
     package_data={"automatch_jax": ["assets/**/*", "data/assets/*"]},

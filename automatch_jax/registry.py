@@ -54,7 +54,7 @@ class Registry(Generic[T]):
         except (KeyError, TypeError):
             raise UnknownNameError(f"unknown {self.kind} {name!r}; known: {', '.join(self._values)}") from None
 
-    def build(self, name: str, **kwargs: Any) -> Any:
+    def build(self, name: str, /, **kwargs: Any) -> Any:
         """``get(name)(**kwargs)``: a new instance of the entry ``name``."""
         factory: Callable[..., Any] = self.get(name)  # type: ignore[assignment]
         return factory(**kwargs)

@@ -37,15 +37,16 @@ from automatch_jax.data.synth import SynthConfig, synthesise_benchmark  # noqa: 
 from automatch_jax.eval.evaluate import evaluate_trackers  # noqa: E402
 from automatch_jax.eval.plots import plot_reports  # noqa: E402
 from automatch_jax.eval.report import to_json  # noqa: E402
-from automatch_jax.ops import OPERATOR_NAMES  # noqa: E402
-from automatch_jax.search.run import apply_arch, load_arch, search  # noqa: E402
+from automatch_jax.ops import OPERATOR_NAMES, PAPER_CLS_OPERATORS, PAPER_REG_OPERATORS  # noqa: E402
+from automatch_jax.search.arch import apply_arch, load_arch  # noqa: E402
+from automatch_jax.search.run import search  # noqa: E402
 from automatch_jax.tracking import Tracker  # noqa: E402
 from automatch_jax.tracking.opencv import OpenCVTracker  # noqa: E402
 from automatch_jax.tracking.run import run_benchmark  # noqa: E402
 from automatch_jax.train.config import load_config  # noqa: E402
 from automatch_jax.train.loop import train  # noqa: E402
 
-PAPER = {"cls": ["transformer", "film"], "reg": ["film", "pairwise"]}
+PAPER = {"cls": list(PAPER_CLS_OPERATORS), "reg": list(PAPER_REG_OPERATORS)}
 ALL_VARIANTS = (*OPERATOR_NAMES, "searched", "paper", "scalar", "random")
 
 

@@ -40,7 +40,7 @@ def _tracker(model: str, multi: bool, dtype: str, crops: str, fold: bool = True)
     if model.endswith(".py") or ".py:" in model:
         from automatch_jax.models.config import build_network
         from automatch_jax.train.config import load_config
-        from automatch_jax.train.loop import init_variables
+        from automatch_jax.train.runner import init_variables
 
         config = load_config(model)
         config.model.dtype = dtype

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from automatch_jax.cli.arguments import int_at_least
 from automatch_jax.cli.track_cmd import add_model_arguments, load_tracker
 
 
@@ -16,7 +17,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "the default model, write an annotated video and print the success AUC and precision.",
     )
     parser.add_argument("--out", type=Path, default=Path("automatch-demo"), help="output folder")
-    parser.add_argument("--frames", type=int, default=100, help="length of the demo sequence")
+    parser.add_argument("--frames", type=int_at_least(2), default=100, help="length of the demo sequence")
     add_model_arguments(parser)
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(func=run)
@@ -27,12 +28,14 @@ def run(args: argparse.Namespace) -> int:
     from automatch_jax.errors import AutomatchError
     from automatch_jax.eval.evaluate import evaluate_trackers
     from automatch_jax.eval.results import write_sequence_result
+    from automatch_jax.paths import check_output_dir
     from automatch_jax.tracking.demo import write_demo_sequence
     from automatch_jax.tracking.run import track_frames
     from automatch_jax.tracking.sources import open_source
 
     if args.frames < 2:
         raise AutomatchError(f"--frames {args.frames}: a demo needs at least 2 frames")
+    check_output_dir(args.out, "--out")
     folder = write_demo_sequence(args.out / "sequences", args.frames)
     source = open_source(folder)
     tracker = load_tracker(args)

@@ -9,9 +9,12 @@ from pathlib import Path
 
 from automatch_jax.data.benchmarks import BENCHMARKS, load_benchmark
 from automatch_jax.errors import AutomatchError
-from automatch_jax.eval.evaluate import evaluate_trackers
+from automatch_jax.eval.evaluate import EVAL_PROTOCOLS, check_options, evaluate_trackers
 from automatch_jax.eval.plots import plot_reports
+from automatch_jax.eval.protocols import CONVENTIONS
 from automatch_jax.eval.report import format_tables, write_json
+from automatch_jax.eval.supervised import STACKS
+from automatch_jax.paths import check_output_dir, check_output_file
 
 EXAMPLE = "eval_example"
 
@@ -39,6 +42,26 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         nargs="+",
         metavar="DIR",
         help="one or more RESULTS/<tracker> folders; the folder name is the tracker's name",
+    )
+    parser.add_argument(
+        "--convention",
+        choices=CONVENTIONS,
+        default="got10k",
+        help="got10k (default): each benchmark's official toolkit (got10k for OTB and GOT-10k, the LaSOT/TNL2K "
+        "toolkits, the TrackingNet devkit); pysot or pytracking: that toolkit's one-pass rules, to compare with "
+        "papers that used it (docs/evaluation.md)",
+    )
+    parser.add_argument(
+        "--protocol",
+        choices=EVAL_PROTOCOLS,
+        default="one-pass",
+        help="one-pass (default), or supervised: VOT's reset-based experiment (accuracy, robustness, EAO) on "
+        "the trajectories of 'run-benchmark --protocol supervised'",
+    )
+    parser.add_argument(
+        "--stack",
+        choices=sorted(STACKS),
+        help="with --protocol supervised: the VOT stack whose EAO interval to use (the paper's VOT2019: vot2019)",
     )
     parser.add_argument("--json", type=Path, metavar="OUT.json", help="write every number as JSON")
     parser.add_argument("--plots", type=Path, metavar="DIR", help="write success/precision plots (PNG)")
@@ -70,8 +93,20 @@ def run(args: argparse.Namespace) -> int:
         if missing:
             raise AutomatchError(f"missing {', '.join(missing)} (or use --example)")
         dataset_name, root, tracker_dirs = args.dataset, args.root, args.results
+    check_options(args.protocol, args.convention, args.stack)
+    if args.json:
+        check_output_file(args.json, "--json")
+    if args.plots:
+        check_output_dir(args.plots, "--plots")
     dataset = load_benchmark(dataset_name, root)
-    reports = evaluate_trackers(dataset, tracker_dirs, progress=sys.stderr.isatty())
+    reports = evaluate_trackers(
+        dataset,
+        tracker_dirs,
+        progress=sys.stderr.isatty(),
+        convention=args.convention,
+        protocol=args.protocol,
+        stack=args.stack,
+    )
     print(format_tables(reports, dataset_name))
     if args.json:
         print(f"\nwrote {write_json(args.json, reports, dataset_name, str(root))}")

@@ -21,8 +21,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from automatch_jax.models.checkpoint import load_checkpoint
+    from automatch_jax.paths import check_output_dir
     from automatch_jax.tracking.export import export_tracker
 
+    check_output_dir(args.out, "--out")
     checkpoint = load_checkpoint(args.model)
     out = export_tracker(checkpoint, args.out)
     size = sum(p.stat().st_size for p in out.iterdir()) / 2**20

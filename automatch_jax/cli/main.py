@@ -1,6 +1,10 @@
 """Entry point of the ``automatch`` command: one sub-command per module, chosen by name.
 
-Every user-caused problem surfaces as ``automatch: error: <one line>`` and exit code 2.
+Every user-caused problem surfaces as one line, ``automatch: error: <problem>`` (or, for a malformed argument,
+``automatch <command>: error: <problem>``), and exit code 2, before any long work starts: arguments are checked as
+they are parsed, configs and output paths before the first model is loaded. An ``OSError`` that still reaches the
+entry point (a disk that filled up, a file removed under a running command) names its path in the same one line;
+one without a path is a bug and keeps its traceback.
 
 Compiled XLA programs persist between runs in JAX's own compilation cache, ``~/.cache/automatch/xla`` (keyed by the
 program and the compiler's options, so results never change), and a second ``automatch track`` or ``demo`` starts a
@@ -35,8 +39,16 @@ COMMANDS = {
 }
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """An ``ArgumentParser`` whose errors are one line (``automatch track: error: ...``) without the usage text;
+    its sub-command parsers are of the same class."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {' '.join(message.split())} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="automatch",
         description="AutoMatch single-object tracking in JAX: evaluate, track, train and search.",
     )
@@ -60,12 +72,21 @@ def use_compilation_cache() -> None:
 def main(argv: SequenceOf[str] | None = None) -> int:
     use_compilation_cache()
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit_:  # --help, --version, or a malformed argument (already reported in one line)
+        return 0 if exit_.code is None else exit_.code if isinstance(exit_.code, int) else 2
     try:
         return int(args.func(args) or 0)
     except AutomatchError as error:
         print(f"automatch: error: {error}", file=sys.stderr)
         return error.exit_code
+    except OSError as error:
+        if error.filename is None:
+            raise
+        paths = " -> ".join(str(p) for p in (error.filename, error.filename2) if p is not None)
+        print(f"automatch: error: {paths}: {error.strerror or error}", file=sys.stderr)
+        return AutomatchError.exit_code
     except KeyboardInterrupt:
         print("automatch: interrupted", file=sys.stderr)
         return 130

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from automatch_jax.cli.arguments import non_negative_int, positive_int
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
@@ -16,12 +18,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--config", required=True, metavar="CONFIG", help="configs/<name>.py[:arg]")
     parser.add_argument("--out", type=Path, required=True, metavar="ARCH.json", help="result file")
-    parser.add_argument("--max-steps", type=int, default=None, help="stop after this many steps (resumable)")
+    parser.add_argument("--max-steps", type=positive_int, default=None, help="stop after this many steps (resumable)")
     parser.add_argument("--order", choices=("first", "second", "second-fd"), default=None,
                         help="bilevel approximation (default: the config's search.order)")
     parser.add_argument("--scalar", action="store_true", help="ablation: one manipulator per operator")
     parser.add_argument("--random", action="store_true", help="ablation: two random operators per branch")
-    parser.add_argument("--seed", type=int, default=None, help="search seed (default: the config's)")
+    parser.add_argument("--seed", type=non_negative_int, default=None, help="search seed (default: the config's)")
     parser.add_argument("--imagery", type=Path, default=None, help="imagery cache (default: ~/.cache/automatch/...)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(func=run)
@@ -44,6 +46,13 @@ def run(args: argparse.Namespace) -> int:
         config.search.random = True
     if args.seed is not None:
         config.search.seed = args.seed
+    from automatch_jax.paths import check_output_dir, check_output_file
+    from automatch_jax.train.config import validate_config
+
+    validate_config(config, "search")
+    check_output_file(args.out, "--out")
+    check_output_file(args.out.with_suffix(".png"), "--out (its plot)")
+    check_output_dir(args.out.parent / f"{args.out.stem}_search", "--out (its work folder)")
     imagery = Imagery.load(args.imagery) if args.imagery else None
     result = search(config, args.out, args.max_steps, imagery, progress=not args.quiet)
     for branch in ("cls", "reg"):

@@ -26,6 +26,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from automatch_jax.paths import check_output_file
+
+    check_output_file(args.out, "--out")
     dataset = load_benchmark(args.dataset, args.root)
     out = write_submission(dataset, args.results, args.out)
     print(f"wrote {out} ({len(dataset)} sequences)")

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from automatch_jax.cli.arguments import int_at_least, non_negative_int, positive_int
+from automatch_jax.data.otb_table import ATTRIBUTES
 from automatch_jax.errors import AutomatchError
 
 
@@ -18,11 +20,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "sequences are kept. Evaluate with `automatch eval --dataset otb --root OUT`.",
     )
     parser.add_argument("--out", type=Path, required=True, help="benchmark folder to write")
-    parser.add_argument("--sequences", type=int, default=110, help="number of sequences (default 110 = 11 x 10)")
+    parser.add_argument("--sequences", type=positive_int, default=110,
+                        help="number of sequences (default 110 = 11 x 10)")
     parser.add_argument("--attributes", default="", help="attributes to cycle over, e.g. IV,OCC (default: all 11)")
-    parser.add_argument("--extra", type=int, default=0, help="further random attributes per sequence (default 0)")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--frames", type=int, default=100, help="frames per sequence (default 100)")
+    parser.add_argument("--extra", type=int_at_least(0, len(ATTRIBUTES) - 1), default=0,
+                        help="further random attributes per sequence (default 0)")
+    parser.add_argument("--seed", type=non_negative_int, default=0)
+    parser.add_argument("--frames", type=int_at_least(2), default=100, help="frames per sequence (default 100)")
     parser.add_argument("--size", default="480x360", help="frame size WxH (default 480x360)")
     parser.add_argument("--imagery", type=Path, default=None, help="imagery cache (default: ~/.cache/automatch/...)")
     parser.add_argument("--split", choices=("validation", "train", "all"), default="validation",
@@ -44,16 +48,15 @@ def parse_size(text: str) -> tuple[int, int]:
 
 def run(args: argparse.Namespace) -> int:
     from automatch_jax.data.imagery import Imagery
-    from automatch_jax.data.otb_table import ATTRIBUTES
     from automatch_jax.data.synth import SynthConfig, synthesise_benchmark
+    from automatch_jax.paths import check_output_dir
 
     attributes = tuple(a.strip().upper() for a in args.attributes.split(",") if a.strip()) or ATTRIBUTES
     unknown = [a for a in attributes if a not in ATTRIBUTES]
     if unknown:
         raise AutomatchError(f"--attributes: unknown attribute {unknown[0]!r}; known: {', '.join(ATTRIBUTES)}")
-    if args.sequences < 1 or args.frames < 2:
-        raise AutomatchError("--sequences must be at least 1 and --frames at least 2")
     width, height = parse_size(args.size)
+    check_output_dir(args.out, "--out")
     imagery = Imagery.load(args.imagery)
     if args.split != "all":
         imagery = imagery.split()[0 if args.split == "train" else 1]

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from automatch_jax.cli.arguments import positive_int
 from automatch_jax.errors import AutomatchError
 
 
@@ -71,7 +72,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--out", type=Path, metavar="FILE", help="write boxes here (default: <name>_boxes.txt)"
     )
     parser.add_argument("--video", type=Path, metavar="FILE.mp4", help="write an annotated video")
-    parser.add_argument("--max-frames", type=int, default=None, help="stop after this many frames")
+    parser.add_argument("--max-frames", type=positive_int, default=None, help="stop after this many frames")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(func=run)
 
@@ -79,6 +80,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     import itertools
 
+    from automatch_jax.paths import check_output_file
     from automatch_jax.tracking.run import track_frames
     from automatch_jax.tracking.sources import open_source
 
@@ -88,6 +90,9 @@ def run(args: argparse.Namespace) -> int:
         if source.init_box is None:
             raise AutomatchError(f"{args.source}: --box x,y,w,h is needed (the source has no annotation)")
         box = source.init_box
+    check_output_file(args.out or Path(f"{source.name}_boxes.txt"), "--out")
+    if args.video:
+        check_output_file(args.video, "--video")
     tracker = load_tracker(args)
     frames = iter(source)
     total = source.length

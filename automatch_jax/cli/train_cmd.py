@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from automatch_jax.cli.arguments import positive_int
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
@@ -15,7 +17,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--config", required=True, metavar="CONFIG", help="configs/<name>.py[:arg]")
     parser.add_argument("--out", type=Path, default=None, help="output folder (default: runs/<config name>)")
-    parser.add_argument("--max-steps", type=int, default=None, help="stop after this many steps (resumable)")
+    parser.add_argument("--max-steps", type=positive_int, default=None, help="stop after this many steps (resumable)")
     parser.add_argument("--imagery", type=Path, default=None, help="imagery cache (default: ~/.cache/automatch/...)")
     parser.add_argument("--arch", type=Path, default=None, metavar="ARCH.json",
                         help="train the matching networks found by `automatch search` (from scratch)")
@@ -42,10 +44,14 @@ def run_train(args: argparse.Namespace) -> int:
 
         raise AutomatchError(f"{args.config}: config has no 'train' section")
     if args.arch:
-        from automatch_jax.search.run import apply_arch, load_arch
+        from automatch_jax.search.arch import apply_arch, load_arch
 
         config = apply_arch(config, load_arch(args.arch))
-    out = args.out or Path("runs") / config.get("name", "run")
+    from automatch_jax.paths import check_output_dir
+    from automatch_jax.train.config import validate_config
+
+    validate_config(config, "train")
+    out = check_output_dir(args.out or Path("runs") / config.get("name", "run"), "--out")
     imagery = Imagery.load(args.imagery) if args.imagery else None
     model = train(config, out, args.max_steps, imagery, progress=not args.quiet)
     print(f"trained {config.get('name', '')}: tracker checkpoint in {model}")
@@ -53,7 +59,8 @@ def run_train(args: argparse.Namespace) -> int:
 
 
 def run_fetch(args: argparse.Namespace) -> int:
-    from automatch_jax.data.imagery import fetch_imagery
+    from automatch_jax.data.imagery import default_imagery_dir, fetch_imagery
+    from automatch_jax.paths import check_output_dir
 
-    fetch_imagery(args.out)
+    fetch_imagery(check_output_dir(args.out or default_imagery_dir(), "--out"))
     return 0

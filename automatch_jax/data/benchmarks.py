@@ -24,7 +24,7 @@ from pathlib import Path
 from automatch_jax.data.got10k import GOT10kDataset
 from automatch_jax.data.lasot import LaSOTDataset
 from automatch_jax.data.otb import OTBDataset
-from automatch_jax.data.sequence import BenchmarkDataset
+from automatch_jax.data.sequence import BenchmarkDataset, Sequence
 from automatch_jax.data.tnl2k import TNL2KDataset
 from automatch_jax.data.trackingnet import TrackingNetDataset
 from automatch_jax.data.vot import VOTDataset
@@ -63,3 +63,21 @@ def load_benchmark(name: str, root: Path | str) -> BenchmarkDataset:
     if not root.is_dir():
         raise DatasetError(f"{root}: not a folder (give the dataset's root folder)")
     return factory(root)
+
+
+def read_sequence_folder(folder: Path | str) -> Sequence | None:
+    """The one sequence stored in ``folder``, read on its own (its sibling folders are never parsed).
+
+    An OTB-format folder (``groundtruth_rect*.txt``; of a two-target video the first target) or a VOT-format one
+    (``groundtruth.txt``); None when the folder is neither.
+
+    Raises:
+      DatasetError: the folder looks like a sequence but its files cannot be read (one line naming the file).
+    """
+    folder = Path(folder).absolute()
+    if any(folder.glob("groundtruth_rect*.txt")):
+        dataset = OTBDataset(folder.parent, "otb", folders=(folder.name,))
+        return dataset[dataset.sequence_names[0]]
+    if (folder / "groundtruth.txt").is_file():
+        return VOTDataset(folder.parent, names=(folder.name,))[folder.name]
+    return None

@@ -9,6 +9,7 @@ at ``x + w / 2``). Crop coordinates put pixel centres at integers ``0 .. out - 1
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 import cv2
 import jax.numpy as jnp
@@ -50,9 +51,11 @@ class CropWindow:
         return np.array([[a, 0.0, bx], [0.0, a, by]])
 
 
-def crop(frame: np.ndarray, window: CropWindow, fill: np.ndarray | None = None) -> np.ndarray:
-    """(H, W, 3) uint8/float frame -> (out, out, 3) float32 crop; outside the frame is ``fill`` (default: the
-    frame's mean colour, as SiamFC and Ocean pad)."""
+def crop(frame: np.ndarray, window: CropWindow, fill: np.ndarray | None = None,
+         dtype: type | None = np.float32) -> np.ndarray:
+    """(H, W, C) uint8/float frame -> (out, out, C) crop, bilinear; outside the frame is ``fill`` (default: the
+    frame's mean colour, as SiamFC and Ocean pad). ``dtype``: the crop's type (float32), or ``None`` for the
+    frame's own (a uint8 crop of a uint8 frame, rounded as OpenCV rounds: the same values as float32 holds)."""
     if fill is None:
         fill = frame.reshape(-1, frame.shape[-1]).mean(axis=0)
     out = cv2.warpAffine(
@@ -63,13 +66,14 @@ def crop(frame: np.ndarray, window: CropWindow, fill: np.ndarray | None = None) 
         borderMode=cv2.BORDER_CONSTANT,
         borderValue=tuple(float(v) for v in np.broadcast_to(fill, (frame.shape[-1],))),
     )
-    return out.astype(np.float32)
+    return out if dtype is None else out.astype(dtype)
 
 
-def context_side(width: float, height: float, context: float = 0.5) -> float:
-    """SiamFC's exemplar side: ``sqrt((w + p)(h + p))`` with ``p = context * (w + h)``."""
+def context_side(width: Any, height: Any, context: float = 0.5, xp: Any = np) -> Any:
+    """SiamFC's exemplar side: ``sqrt((w + p)(h + p))`` with ``p = context * (w + h)``, elementwise for arrays;
+    ``xp`` is the array module (``numpy``, or ``jax.numpy`` inside a compiled step)."""
     pad = context * (width + height)
-    return float(np.sqrt((width + pad) * (height + pad)))
+    return xp.sqrt((width + pad) * (height + pad))
 
 
 def xywh_to_corners(box: np.ndarray) -> np.ndarray:
@@ -84,18 +88,22 @@ def corners_to_xywh(box: np.ndarray) -> np.ndarray:
     return np.concatenate([box[..., :2], box[..., 2:] - box[..., :2]], axis=-1)
 
 
-def crop_jax(frame: jnp.ndarray, window: jnp.ndarray, out: int, fill: jnp.ndarray) -> jnp.ndarray:
+def crop_jax(frame: jnp.ndarray, window: jnp.ndarray, out: int, fill: jnp.ndarray,
+             index: jnp.ndarray | None = None) -> jnp.ndarray:
     """:func:`crop` as a traceable JAX function, for crops inside a compiled tracking step (the frame goes to the
-    device once; no OpenCV call per target).
+    device once; no OpenCV call per target). Only the four taps of each crop pixel are gathered from the frame
+    (4 x out x out values), never whole rows; ``vmap`` it over windows to cut many crops from one frame.
 
     Args:
-      frame: (H, W, 3) uint8 or float frame; window: (3,) ``cx, cy, side`` (a :class:`CropWindow` as numbers);
-      out: the crop's side in pixels (static); fill: (3,) colour outside the frame.
+      frame: (H, W, C) uint8 or float frame, or (K, H, W, C) frames of which ``index`` (a scalar int) picks one;
+      window: (3,) ``cx, cy, side`` (a :class:`CropWindow` as numbers); out: the crop's side in pixels (static);
+      fill: (C,) colour outside the frame.
 
-    Returns: (out, out, 3) float32, bilinear like ``cv2.warpAffine(..., INTER_LINEAR, BORDER_CONSTANT)`` (OpenCV
-    rounds sampling positions to 1/32 pixel, so the two differ by a fraction of a grey level).
+    Returns: (out, out, C) float32, bilinear like ``cv2.warpAffine(..., INTER_LINEAR, BORDER_CONSTANT)`` (OpenCV
+    rounds sampling positions to 1/32 pixel and uint8 results to integers, so the two differ by a fraction of a
+    grey level).
     """
-    height, width = frame.shape[:2]
+    height, width = frame.shape[-3:-1]
     cx, cy, side = window[0], window[1], window[2]
     step = side / out  # frame pixels per crop pixel
     grid = jnp.arange(out, dtype=jnp.float32) - (out - 1) / 2
@@ -112,10 +120,17 @@ def crop_jax(frame: jnp.ndarray, window: jnp.ndarray, out: int, fill: jnp.ndarra
 
     (y0, y1), (vy0, vy1), wy = taps(ys, height)
     (x0, x1), (vx0, vx1), wx = taps(xs, width)
-    image = frame.astype(jnp.float32)
-    top = jnp.where(vy0[:, None, None], image[y0], fill)  # (out, W, 3)
-    bottom = jnp.where(vy1[:, None, None], image[y1], fill)
-    rows = top * (1 - wy)[:, None, None] + bottom * wy[:, None, None]
-    left = jnp.where(vx0[None, :, None], rows[:, x0], fill)  # (out, out, 3)
-    right = jnp.where(vx1[None, :, None], rows[:, x1], fill)
-    return left * (1 - wx)[None, :, None] + right * wx[None, :, None]
+    wy, wx = wy[:, None, None], wx[None, :, None]
+
+    def column(x: jnp.ndarray, valid_x: jnp.ndarray) -> jnp.ndarray:
+        """(out, out, C): the vertical interpolation at the columns ``x`` (``fill`` where ``x`` is outside)."""
+        def pixels(y: jnp.ndarray) -> jnp.ndarray:
+            rows, cols = y[:, None], x[None, :]
+            picked = frame[rows, cols] if index is None else frame[index, rows, cols]
+            return picked.astype(jnp.float32)
+
+        top = jnp.where(vy0[:, None, None], pixels(y0), fill)
+        bottom = jnp.where(vy1[:, None, None], pixels(y1), fill)
+        return jnp.where(valid_x[None, :, None], top * (1 - wy) + bottom * wy, fill)
+
+    return column(x0, vx0) * (1 - wx) + column(x1, vx1) * wx

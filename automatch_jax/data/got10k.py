@@ -16,7 +16,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-from automatch_jax.data.sequence import Sequence, SequenceCollection
+from automatch_jax.data.sequence import FramePaths, Sequence, SequenceCollection
 from automatch_jax.data.text import parse_numbers, read_flags
 from automatch_jax.errors import DatasetError
 
@@ -80,7 +80,7 @@ class GOT10kDataset(SequenceCollection):
                 )
         return Sequence(
             name=name,
-            frames=tuple(str(folder / f"{i:08d}.jpg") for i in range(1, n_frames + 1)),
+            frames=FramePaths(folder, n_frames),
             gt=gt,
             dataset="got10k",
             flags=flags,

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from automatch_jax.data.sequence import Sequence, SequenceCollection
+from automatch_jax.data.sequence import FramePaths, Sequence, SequenceCollection
 from automatch_jax.data.text import SEPARATORS, parse_numbers, read_flags
 from automatch_jax.errors import DatasetError
 
@@ -164,7 +164,7 @@ class LaSOTDataset(SequenceCollection):
             meta["language"] = nlp.read_text(encoding="utf-8", errors="replace").strip()
         return Sequence(
             name=name,
-            frames=tuple(str(folder / "img" / f"{i:08d}.jpg") for i in range(1, len(gt) + 1)),
+            frames=FramePaths(folder / "img", len(gt)),
             gt=gt,
             dataset="lasot",
             attributes=self._attributes(name),

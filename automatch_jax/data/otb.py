@@ -17,7 +17,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from automatch_jax.data import otb_table
-from automatch_jax.data.sequence import Sequence, SequenceCollection
+from automatch_jax.data.sequence import FramePaths, Sequence, SequenceCollection
 from automatch_jax.data.text import SEPARATORS, parse_numbers
 from automatch_jax.errors import DatasetError
 
@@ -32,13 +32,15 @@ class OTBDataset(SequenceCollection):
       version: ``"otb100"`` (alias ``otb2015``, ``tb100``), ``"otb2013"``, ``"otb50"`` (``tb50``): exactly that
         list, every sequence required; or ``"otb"``: every OTB-format sequence found under ``root`` (benchmark
         sequences use the benchmark's facts, others their own files), at least one required.
+      folders: with ``version="otb"``, only these sub-folders of ``root`` (one sequence folder read on its own,
+        whatever its siblings hold).
     """
 
     _index_name = "_entries"
 
     attribute_names = otb_table.ATTRIBUTES
 
-    def __init__(self, root: Path | str, version: str = "otb"):
+    def __init__(self, root: Path | str, version: str = "otb", folders: tuple[str, ...] | None = None):
         self.root = Path(root)
         version = otb_table.VERSION_ALIASES.get(version, version)
         if version != "otb" and version not in otb_table.VERSIONS:
@@ -47,9 +49,9 @@ class OTBDataset(SequenceCollection):
         if not self.root.is_dir():
             raise DatasetError(f"{self.root}: dataset folder not found")
         self.name = version
-        self._entries = self._find_entries(version)
+        self._entries = self._find_entries(version, folders)
 
-    def _find_entries(self, version: str) -> dict[str, otb_table.OTBEntry]:
+    def _find_entries(self, version: str, folders: tuple[str, ...] | None) -> dict[str, otb_table.OTBEntry]:
         if version != "otb":
             names = otb_table.VERSIONS[version]
             missing = [n for n in names if not (self.root / otb_table.TABLE[n].folder).is_dir()]
@@ -60,7 +62,11 @@ class OTBDataset(SequenceCollection):
                 )
             return {n: otb_table.TABLE[n] for n in names}
         entries: dict[str, otb_table.OTBEntry] = {}
-        for folder in sorted(p for p in self.root.iterdir() if p.is_dir()):
+        if folders is None:
+            candidates = sorted(p for p in self.root.iterdir() if p.is_dir())
+        else:
+            candidates = [self.root / f for f in folders if (self.root / f).is_dir()]
+        for folder in candidates:
             anno_files = sorted(folder.glob("groundtruth_rect*.txt"))
             known = [
                 e
@@ -106,10 +112,7 @@ class OTBDataset(SequenceCollection):
                 f"{entry.start_frame}-{entry.end_frame} ({entry.end_frame - entry.start_frame + 1} boxes)"
             )
         if name in otb_table.TABLE:
-            frames = tuple(
-                str(folder / "img" / f"{i:0{entry.digits}d}.jpg")
-                for i in range(entry.start_frame, entry.start_frame + len(gt))
-            )
+            frames = FramePaths(folder / "img", len(gt), f"{{:0{entry.digits}d}}.jpg", entry.start_frame)
             attributes = entry.attributes
         else:
             frames = _listed_frames(folder, len(gt))
@@ -126,19 +129,22 @@ def _annotation_file(folder: Path, entry: otb_table.OTBEntry) -> Path:
     return plain if plain.is_file() and entry.folder == entry.name else path
 
 
-def _listed_frames(folder: Path, count: int) -> tuple[str, ...]:
-    """The first ``count`` images of ``folder/img`` in name order; ``img/0001.jpg`` ... when it has none."""
+def list_images(folder: Path) -> list[str]:
+    """Names of the images (:data:`IMAGE_SUFFIXES`) in ``folder``, sorted; [] when it is not a folder."""
+    if not folder.is_dir():
+        return []
+    return sorted(p.name for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+
+
+def _listed_frames(folder: Path, count: int) -> FramePaths:
+    """The first ``count`` images of ``folder/img`` in name order (``img/0001.jpg`` ... when it has none),
+    listed when first needed."""
     image_dir = folder / "img"
-    images = (
-        sorted(p.name for p in image_dir.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
-        if (image_dir.is_dir())
-        else []
-    )
-    if not images:
-        return tuple(str(image_dir / f"{i:04d}.jpg") for i in range(1, count + 1))
-    if len(images) < count:
-        raise DatasetError(f"{image_dir}: {len(images)} images for {count} annotated frames")
-    return tuple(str(image_dir / n) for n in images[:count])
+
+    def names() -> list[str]:
+        return list_images(image_dir) or [f"{i:04d}.jpg" for i in range(1, count + 1)]
+
+    return FramePaths(image_dir, count, lister=names)
 
 
 def read_attributes(path: Path) -> tuple[str, ...]:

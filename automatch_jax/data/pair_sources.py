@@ -15,6 +15,8 @@ sources as configured. Datasets are split by track: every tenth track is held ou
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -23,7 +25,7 @@ import numpy as np
 
 from automatch_jax.data.imagery import Imagery
 from automatch_jax.data.otb_table import ATTRIBUTES
-from automatch_jax.data.pairs import PairConfig, PairSource, SceneSource
+from automatch_jax.data.pairs import PairConfig, PairSource, SceneSource, imagery_digest
 from automatch_jax.data.synth import SynthConfig, SyntheticSequence
 from automatch_jax.data.tracks import TrackSet
 from automatch_jax.data.training_sets import TRAINING_SETS, load_training_set
@@ -47,6 +49,12 @@ class TrackSource:
         self.tracks, self.indices = tracks, chosen if len(chosen) else usable
         if not len(self.indices):
             raise DatasetError(f"{tracks.root}: {tracks.name} has no track with a visible, non-empty box")
+
+    def describe(self) -> dict:
+        """The reader, the tracks drawn from and a digest of their boxes (not the root: hosts mount it anywhere)."""
+        boxes = hashlib.blake2b(np.ascontiguousarray(self.tracks.boxes).data, digest_size=8).hexdigest()
+        return {"kind": "tracks", "name": self.tracks.name, "tracks": len(self.indices),
+                "frames": self.tracks.frame_count, "boxes": boxes}
 
     def _read(self, path: str, box: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         full = self.tracks.root / path
@@ -88,6 +96,10 @@ class SyntheticVideoSource:
             raise AutomatchError("the imagery holds no object cut-outs; run `automatch fetch-imagery`")
         self.imagery, self.attributes, self.synth = imagery, attributes, synth or SynthConfig(frames=60)
 
+    def describe(self) -> dict:
+        return {"kind": "synthetic-video", "attributes": self.attributes, "synth": dataclasses.asdict(self.synth),
+                "imagery": imagery_digest(self.imagery)}
+
     def _sequence(self, rng: np.random.Generator) -> SyntheticSequence:
         count = int(rng.integers(0, self.attributes + 1))
         chosen = tuple(rng.choice(ATTRIBUTES, size=count, replace=False).tolist()) if count else ()
@@ -119,6 +131,11 @@ class MixtureSource:
         if (w < 0).any() or w.sum() <= 0:
             raise AutomatchError(f"source weights must be >= 0 and not all 0, got {dict(weights)}")
         self.p = w / w.sum()
+
+    def describe(self) -> dict:
+        return {"kind": "mixture", "sources": {name: {"share": float(p), **source.describe()}
+                                               for name, source, p in zip(self.names, self.sources, self.p,
+                                                                          strict=True)}}
 
     def _pick(self, rng: np.random.Generator) -> PairSource:
         return self.sources[int(rng.choice(len(self.sources), p=self.p))]

@@ -1,12 +1,14 @@
-"""Training pairs (exemplar crop, search crop, boxes): the crop and augmentation pipeline, and still-scene pairs
+"""Training pairs (exemplar crop, search crop, boxes): the crop and augmentation pipeline, still-scene pairs
 synthesised from real photos and real object cut-outs (video datasets and synthetic videos are further
-:class:`PairSource` s, in :mod:`automatch_jax.data.pair_sources`).
+:class:`PairSource` s, in :mod:`automatch_jax.data.pair_sources`), and :class:`PairLoader`, the grain pipeline that
+draws them in worker processes.
 
 Each pair is a pure function of ``(seed, index)``, so a batch is reproducible and a resumed run draws exactly the
 batches it would have drawn. A positive pair pastes one cut-out (alpha-matted) twice into the same background,
 with a change of position, scale, aspect, rotation and lighting between the two "frames", plus look-alike and
 unrelated distractors and sometimes an occluder; the target box is the tight box of the object's pixels. A
-negative pair (``negative`` of them) takes the search crop from another scene. Crops follow SiamFC/Ocean: the
+negative pair (a share ``negative`` of them) takes its exemplar and search crops from two unrelated single frames
+(``draw_frame``: other scenes, other objects). Crops follow SiamFC/Ocean: the
 exemplar is the context window around the target resampled to 127 px; the search window is that side times
 255/127, shifted and rescaled at random, so the target is not always in the centre.
 """
@@ -14,16 +16,19 @@ exemplar is the context window around the target resampled to 127 px; the search
 from __future__ import annotations
 
 import dataclasses
+import gc
+import hashlib
+import json
 import math
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
-from typing import Protocol
+from typing import Any, Protocol
 
 import cv2
 import numpy as np
 
 from automatch_jax.data.crop import CropWindow, context_side, crop
 from automatch_jax.data.imagery import Imagery
+from automatch_jax.errors import AutomatchError
 
 SCENE = 480  # side of a synthetic scene in pixels
 
@@ -62,22 +67,30 @@ def _rotation_scale(angle: float, sx: float, sy: float) -> np.ndarray:
 def paste(scene: np.ndarray, cutout: np.ndarray, centre: tuple[float, float], size: float, aspect: float,
           angle: float, gain: float) -> np.ndarray | None:
     """Alpha-composite ``cutout`` (BGRA) into ``scene`` (float32 BGR, in place) centred at ``centre`` with
-    ``sqrt(w h) = size``; returns the ``x0, y0, x1, y1`` box of its visible pixels (None if none)."""
+    ``sqrt(w h) = size``; returns the ``x0, y0, x1, y1`` box of its visible pixels (None if none).
+
+    Only the scene region the warped cut-out can reach is warped and blended (the image of the cut-out's rectangle,
+    one pixel wider for the bilinear taps), not the whole scene."""
     h, w = cutout.shape[:2]
     base = size / math.sqrt(w * h)
     sx, sy = base * math.sqrt(aspect), base / math.sqrt(aspect)
     linear = _rotation_scale(angle, sx, sy)
     offset = np.array(centre) - linear @ np.array([(w - 1) / 2, (h - 1) / 2])
-    matrix = np.hstack([linear, offset[:, None]])
-    dsize = (scene.shape[1], scene.shape[0])
-    colour = cv2.warpAffine(cutout[..., :3], matrix, dsize, flags=cv2.INTER_LINEAR).astype(np.float32)
-    alpha = cv2.warpAffine(cutout[..., 3], matrix, dsize, flags=cv2.INTER_LINEAR).astype(np.float32)[..., None] / 255
-    scene *= 1 - alpha
-    scene += alpha * np.clip(colour * gain, 0, 255)
-    ys, xs = np.nonzero(alpha[..., 0] > 0.5)
+    corners = np.array([[-1, -1], [w, -1], [-1, h], [w, h]], np.float64) @ linear.T + offset
+    x0, y0 = np.maximum(np.floor(corners.min(axis=0)).astype(int) - 1, 0)
+    x1, y1 = np.minimum(np.ceil(corners.max(axis=0)).astype(int) + 2, (scene.shape[1], scene.shape[0]))
+    if x1 <= x0 or y1 <= y0:
+        return None
+    matrix = np.hstack([linear, (offset - (x0, y0))[:, None]])
+    warped = cv2.warpAffine(cutout, matrix, (int(x1 - x0), int(y1 - y0)), flags=cv2.INTER_LINEAR)
+    alpha = warped[..., 3:].astype(np.float32) / 255
+    colour = np.minimum(warped[..., :3].astype(np.float32) * np.float32(gain), 255)
+    region = scene[y0:y1, x0:x1]
+    region += alpha * (colour - region)
+    ys, xs = np.nonzero(warped[..., 3] > 127)  # alpha > 0.5
     if len(xs) == 0:
         return None
-    return np.array([xs.min(), ys.min(), xs.max() + 1, ys.max() + 1], np.float64)
+    return np.array([xs.min() + x0, ys.min() + y0, xs.max() + x0 + 1, ys.max() + y0 + 1], np.float64)
 
 
 def _scene_background(rng: np.random.Generator, imagery: Imagery) -> np.ndarray:
@@ -116,7 +129,7 @@ def _frame(rng: np.random.Generator, cfg: PairConfig, imagery: Imagery, backgrou
 
 def _photometric(rng: np.random.Generator, cfg: PairConfig, image: np.ndarray) -> np.ndarray:
     if rng.uniform() < cfg.colour:
-        image = image * rng.uniform(0.8, 1.2, 3)[None, None, :] + rng.uniform(-20, 20)
+        image = image * rng.uniform(0.8, 1.2, 3).astype(np.float32) + np.float32(rng.uniform(-20, 20))
     if rng.uniform() < cfg.blur:
         k = int(rng.choice([3, 5]))
         image = cv2.GaussianBlur(image, (k, k), 0)
@@ -129,12 +142,28 @@ class PairSource(Protocol):
     """Where pairs come from: two frames of one object, or one frame of any object (for negative pairs).
 
     Images are (H, W, 3) BGR (uint8 or float32); boxes (4,) ``x0, y0, x1, y1`` in that image's pixels.
-    ``draw_pair`` may return None for a draw to be redrawn (a target that ended up invisible).
+    ``draw_pair`` may return None for a draw to be redrawn (a target that ended up invisible). ``describe`` is a
+    JSON-able summary of what the source draws from (kind, settings, a digest of its data), so that a resumed run
+    can tell whether its data are those of the checkpoint (:meth:`PairLoader.check_state`).
     """
 
     def draw_pair(self, rng: np.random.Generator, cfg: PairConfig) -> tuple[np.ndarray, ...] | None: ...
 
     def draw_frame(self, rng: np.random.Generator, cfg: PairConfig) -> tuple[np.ndarray, np.ndarray] | None: ...
+
+    def describe(self) -> dict[str, Any]: ...
+
+
+def imagery_digest(imagery: Imagery) -> str:
+    """A short hash of every background and cut-out (its shape and every 31st byte: ~0.05 s for the 180 MB of
+    the full cache), for :meth:`PairSource.describe`."""
+    digest = hashlib.blake2b(digest_size=8)
+    for group in (imagery.backgrounds, imagery.cutouts):
+        digest.update(str(len(group)).encode())
+        for image in group:
+            digest.update(str(image.shape).encode())
+            digest.update(np.ascontiguousarray(image.reshape(-1)[::31]).data)
+    return digest.hexdigest()
 
 
 class SceneSource:
@@ -144,6 +173,10 @@ class SceneSource:
         if not imagery.cutouts:
             raise ValueError("the imagery holds no object cut-outs; run `automatch fetch-imagery`")
         self.imagery = imagery
+
+    def describe(self) -> dict[str, Any]:
+        return {"kind": "synthetic", "backgrounds": len(self.imagery.backgrounds),
+                "cutouts": len(self.imagery.cutouts), "imagery": imagery_digest(self.imagery)}
 
     def draw_pair(self, rng: np.random.Generator, cfg: PairConfig) -> tuple[np.ndarray, ...] | None:
         imagery = self.imagery
@@ -195,19 +228,33 @@ def _usable(box: np.ndarray | None) -> bool:
 
 
 def _draw(rng: np.random.Generator, source: PairSource, cfg: PairConfig) -> dict[str, np.ndarray] | None:
-    drawn = source.draw_pair(rng, cfg)
+    positive = rng.uniform() >= cfg.negative
+    if positive:
+        drawn = source.draw_pair(rng, cfg)
+    else:  # exemplar and search crop from two unrelated draws (scene and object)
+        z, x = source.draw_frame(rng, cfg), source.draw_frame(rng, cfg)
+        drawn = None if z is None or x is None else (*z, *x)
     if drawn is None:
         return None
     z_scene, z_box, x_scene, x_box = drawn
     if not (_usable(z_box) and _usable(x_box)):
         return None
-    positive = rng.uniform() >= cfg.negative
-    if not positive:  # the search crop comes from an unrelated scene and object
-        other = source.draw_frame(rng, cfg)
-        if other is None or not _usable(other[1]):
-            return None
-        x_scene, x_box = other
     return make_pair(rng, cfg, z_scene, z_box, x_scene, x_box, positive)
+
+
+def _crop(frame: np.ndarray, window: CropWindow) -> np.ndarray:
+    """:func:`~automatch_jax.data.crop.crop` (float32, padded with the frame's mean colour) that converts only the
+    part of ``frame`` (H, W, 3) the window samples, not the whole frame."""
+    m = window.affine()  # crop pixel centres sample frame pixel-centre coordinates m[:, 2] .. + m[0, 0] (out - 1)
+    reach = m[0, 0] * (window.out - 1)
+    x0, y0 = (max(math.floor(m[i, 2]) - 1, 0) for i in (0, 1))
+    x1 = min(math.floor(m[0, 2] + reach) + 3, frame.shape[1])
+    y1 = min(math.floor(m[1, 2] + reach) + 3, frame.shape[0])
+    fill = np.array(cv2.mean(frame)[:3])
+    if x1 <= x0 or y1 <= y0:  # the window lies outside the frame
+        return np.broadcast_to(fill.astype(np.float32), (window.out, window.out, 3)).copy()
+    region = frame[y0:y1, x0:x1].astype(np.float32)
+    return crop(region, dataclasses.replace(window, cx=window.cx - x0, cy=window.cy - y0), fill)
 
 
 def make_pair(rng: np.random.Generator, cfg: PairConfig, z_scene: np.ndarray, z_box: np.ndarray,
@@ -222,8 +269,8 @@ def make_pair(rng: np.random.Generator, cfg: PairConfig, z_scene: np.ndarray, z_
     shift = rng.uniform(-cfg.shift, cfg.shift, 2) * side / cfg.search_size
     x_window = CropWindow((x_box[0] + x_box[2]) / 2 + shift[0], (x_box[1] + x_box[3]) / 2 + shift[1], side,
                           cfg.search_size)
-    z = _photometric(rng, cfg, crop(z_scene.astype(np.float32, copy=False), z_window))
-    x = _photometric(rng, cfg, crop(x_scene.astype(np.float32, copy=False), x_window))
+    z = _photometric(rng, cfg, _crop(z_scene, z_window))
+    x = _photometric(rng, cfg, _crop(x_scene, x_window))
     z_crop_box, x_crop_box = z_window.to_crop(z_box), x_window.to_crop(x_box)
     if rng.uniform() < cfg.flip:  # the same flip for both crops keeps the pair consistent
         z, x = z[:, ::-1], x[:, ::-1]
@@ -240,39 +287,166 @@ def make_pair(rng: np.random.Generator, cfg: PairConfig, z_scene: np.ndarray, z_
     }
 
 
-class PairLoader:
-    """Batches of pairs drawn by a pool of worker threads (OpenCV releases the GIL), prefetched in order.
+STATE_FORMAT = "automatch-pair-stream"
+STATE_VERSION = 1
+UNBOUNDED = 2**40  # the last step of ``iterate(start, None)``
 
-    ``batch(step)`` is a pure function of ``(seed, step)``: sample ``i`` of batch ``step`` is
-    ``sample_pair(seed, (step * streams + stream) * batch_size + i)``, so resuming at a step reproduces the same
-    data, and each of ``streams`` hosts (``stream`` = its process index) draws its own part of the global batch.
+
+class DrawPair:
+    """The grain map transform of :class:`PairLoader`: global pair index -> :func:`sample_pair` ``(seed, index)``."""
+
+    def __init__(self, source: PairSource, cfg: PairConfig, seed: int):
+        self.source, self.cfg, self.seed = source, cfg, seed
+
+    def __call__(self, index: int) -> dict[str, np.ndarray]:
+        return sample_pair(self.seed, int(index), self.source, self.cfg)
+
+
+def _init_worker(worker: int, workers: int) -> None:
+    """In each worker process: one OpenCV thread (the workers are the parallelism) and no accelerator for JAX."""
+    import jax
+
+    cv2.setNumThreads(1)
+    jax.config.update("jax_platforms", "cpu")
+
+
+def _mark_flags_parsed() -> None:
+    """grain 0.2.18's ``mp_prefetch`` reads one of its absl flags, which fails outside ``absl.app`` unless absl's
+    flags count as parsed (google/grain#1355); mark them so, keeping every default (argparse parses ours)."""
+    from absl import flags
+
+    if not flags.FLAGS.is_parsed():
+        flags.FLAGS.mark_as_parsed()
+
+
+class PairLoader:
+    """Batches of pairs drawn by a grain pipeline in ``workers`` processes, prefetched in order.
+
+    Global batch ``step`` holds pairs ``sample_pair(seed, step * G + i)``, ``i < G = batch_size * process_count``;
+    process ``process_index`` draws its share ``i`` in ``[process_index * batch_size, (process_index + 1) *
+    batch_size)``. So a batch is a pure function of ``(seed, step)``: the same whatever the number of workers
+    (0 draws in this process) and, for one global batch size, whatever the number of processes; a resumed run
+    draws exactly the batches it would have drawn.
+
+    The pipeline is grain's: ``MapDataset.range`` of global pair indices, :class:`DrawPair` as a map transform,
+    ``batch(batch_size)``, this process's slice ``[process_index::process_count]``, and ``mp_prefetch`` over
+    ``workers`` spawned processes (each holds its own copy of ``source``). Grain's own iterator state records
+    per-worker positions; since the step alone positions the stream, :meth:`state` is ``(seed, step, shard,
+    batch, fingerprint)`` instead, which stays valid when a resumed run changes its workers or processes.
     """
 
     def __init__(self, source: PairSource | Imagery, cfg: PairConfig, batch_size: int, seed: int, workers: int = 2,
-                 stream: int = 0, streams: int = 1):
+                 process_index: int = 0, process_count: int = 1, prefetch: int = 2):
+        if batch_size < 1 or workers < 0 or prefetch < 1:
+            raise AutomatchError(f"pair loader: batch_size {batch_size} must be >= 1, workers {workers} >= 0 and "
+                                 f"prefetch {prefetch} >= 1")
+        if not 0 <= process_index < process_count:
+            raise AutomatchError(f"pair loader: process_index {process_index} is not in [0, {process_count})")
         self.source = SceneSource(source) if isinstance(source, Imagery) else source
-        self.cfg, self.batch_size, self.seed = cfg, batch_size, seed
-        self.stream, self.streams = stream, streams
-        self._pool = ThreadPoolExecutor(max_workers=max(1, workers))
+        self.cfg, self.batch_size, self.seed, self.workers, self.prefetch = cfg, batch_size, seed, workers, prefetch
+        self.process_index, self.process_count = process_index, process_count
+        self._open: list = []  # grain iterators of unfinished ``iterate`` calls, closed by ``close``
+        self._settings: dict[str, Any] | None = None
+
+    @property
+    def global_batch(self) -> int:
+        return self.batch_size * self.process_count
+
+    def dataset(self, start: int, stop: int):
+        """The grain ``MapDataset`` of this process's batches ``start .. stop - 1`` (lazy: nothing is drawn)."""
+        import grain
+
+        pairs = grain.MapDataset.range(start * self.global_batch, stop * self.global_batch)
+        batches = pairs.map(DrawPair(self.source, self.cfg, self.seed)).batch(self.batch_size)
+        return batches[self.process_index :: self.process_count]
 
     def batch(self, step: int) -> dict[str, np.ndarray]:
-        first = (step * self.streams + self.stream) * self.batch_size
-        indices = range(first, first + self.batch_size)
-        pairs = list(self._pool.map(lambda i: sample_pair(self.seed, i, self.source, self.cfg), indices))
-        return {k: np.stack([p[k] for p in pairs]) for k in pairs[0]}
+        """This process's part of global batch ``step``, drawn here: ``z`` (B, E, E, 3), ``x`` (B, S, S, 3) float32
+        RGB, ``z_box``, ``x_box`` (B, 4) crop ``x0, y0, x1, y1``, ``positive`` (B,) 1.0 or 0.0."""
+        return self.dataset(step, step + 1)[0]
 
-    def iterate(self, start: int, stop: int | None = None, prefetch: int = 2) -> Iterator[tuple[int, dict]]:
-        """``(step, batch)`` from ``start`` on, with ``prefetch`` batches drawn ahead."""
-        import collections
+    def iterate(self, start: int, stop: int | None = None) -> Iterator[tuple[int, dict[str, np.ndarray]]]:
+        """``(step, batch)`` for ``start <= step < stop`` (no end when None), each :meth:`batch` ``(step)``, drawn
+        ahead by the worker processes (``prefetch`` batches each)."""
+        import grain
 
-        with ThreadPoolExecutor(max_workers=1) as ahead:
-            queue: collections.deque = collections.deque()
-            step = start
-            while stop is None or step < stop:
-                while len(queue) < prefetch and (stop is None or step + len(queue) < stop):
-                    queue.append(ahead.submit(self.batch, step + len(queue)))
-                yield step, queue.popleft().result()
-                step += 1
+        stop = UNBOUNDED if stop is None else stop
+        if stop <= start:
+            return
+        stream = self.dataset(start, stop).to_iter_dataset(grain.ReadOptions(num_threads=0))
+        if self.workers:
+            _mark_flags_parsed()
+            stream = stream.mp_prefetch(grain.MultiprocessingOptions(num_workers=self.workers,
+                                                                     per_worker_buffer_size=self.prefetch),
+                                        worker_init_fn=_init_worker)
+        iterator = iter(stream)
+        self._open.append(iterator)
+        try:
+            for step, batch in zip(range(start, stop), iterator, strict=True):
+                # out of grain's shared memory into ordinary arrays (~3 ms for 31 MB), so that no shared-memory
+                # block outlives its step (and none is left for the resource tracker at exit)
+                yield step, {key: np.array(value) for key, value in batch.items()} if self.workers else batch
+        finally:
+            if iterator in self._open:  # not yet closed by ``close``
+                self._open.remove(iterator)
+                iterator.close()
+            del iterator
+            gc.collect()  # grain's iterators hold their last shared-memory blocks in reference cycles
 
     def close(self) -> None:
-        self._pool.shutdown(wait=False)
+        """Stops the worker processes of every unfinished :meth:`iterate` (and waits for them to exit)."""
+        while self._open:
+            self._open.pop().close()
+        gc.collect()
+
+    def settings(self) -> dict[str, Any]:
+        """What the stream depends on besides the step: seed, global batch, pair settings, the source's summary."""
+        if self._settings is None:
+            self._settings = {"seed": self.seed, "global_batch": self.global_batch,
+                              "pairs": dataclasses.asdict(self.cfg), "source": self.source.describe()}
+        return self._settings
+
+    def state(self, step: int) -> dict[str, Any]:
+        """JSON-able state of the stream after ``step`` batches (the next batch drawn is batch ``step``), to save
+        beside the model and pass to :meth:`check_state` on restore."""
+        settings = self.settings()
+        fingerprint = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
+        return {"format": STATE_FORMAT, "version": STATE_VERSION, "step": int(step),
+                "process_index": self.process_index, "process_count": self.process_count,
+                "local_batch": self.batch_size, **settings, "fingerprint": fingerprint}
+
+    def check_state(self, state: dict[str, Any]) -> int:
+        """Raises :class:`AutomatchError` (one line naming the first difference) unless ``state`` (from
+        :meth:`state`) describes this loader's stream; returns its step. Workers and the number of processes may
+        differ: they do not change the batches."""
+        if not isinstance(state, dict) or state.get("format") != STATE_FORMAT:
+            raise AutomatchError("the checkpoint's data state is not a pair-stream state; train into a new --out")
+        if state.get("version") != STATE_VERSION:
+            raise AutomatchError(f"the checkpoint's data state has version {state.get('version')}, this version "
+                                 f"reads {STATE_VERSION}; train into a new --out")
+        difference = _first_difference(state, self.state(int(state.get("step", 0))), skip={"step", "process_index",
+                                                                                            "process_count",
+                                                                                            "local_batch"})
+        if difference:
+            raise AutomatchError(f"the resumed run's data differ from the checkpoint's: {difference}; resume with the "
+                                 "checkpoint's data settings or train into a new --out")
+        return int(state["step"])
+
+
+def _first_difference(saved: Any, now: Any, path: str = "", skip: frozenset | set = frozenset()) -> str | None:
+    """``"key: saved (checkpoint) != now (this run)"`` for the first differing entry of two JSON-like values."""
+    if isinstance(saved, dict) and isinstance(now, dict):
+        for key in sorted(set(saved) | set(now), key=str):
+            if key in skip or key == "fingerprint":
+                continue
+            found = _first_difference(saved.get(key), now.get(key), f"{path}{key}.")
+            if found:
+                return found
+        return None
+    if isinstance(saved, list | tuple) and isinstance(now, list | tuple) and len(saved) == len(now):
+        for i, (a, b) in enumerate(zip(saved, now, strict=True)):
+            found = _first_difference(a, b, f"{path}{i}.")
+            if found:
+                return found
+        return None
+    return None if saved == now else f"{path.rstrip('.')} {saved!r} (checkpoint) != {now!r} (this run)"

@@ -3,18 +3,29 @@
 Layout::
 
     ROOT/<seq>/imgs/00001.png ...     frames (names and extensions vary between videos: listed and sorted)
-    ROOT/<seq>/groundtruth.txt        x,y,w,h per frame, comma separated
+    ROOT/<seq>/groundtruth.txt        x,y,w,h per frame, comma separated; 0,0,0,0 where the target is absent
     ROOT/<seq>/language.txt           the sentence describing the target (kept in ``meta``)
+
+The frames whose ground truth is ``0,0,0,0`` are the ones the official toolkit's ``annos/absent/<seq>.txt``
+files flag absent; they become the ``absent`` flag (:meth:`Sequence.target_visible`), which the evaluation
+drops as the toolkit does.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from automatch_jax.data.otb import IMAGE_SUFFIXES
-from automatch_jax.data.sequence import Sequence, SequenceCollection
+import numpy as np
+
+from automatch_jax.data.otb import list_images
+from automatch_jax.data.sequence import FramePaths, Sequence, SequenceCollection
 from automatch_jax.data.text import parse_numbers
 from automatch_jax.errors import DatasetError
+
+
+def absent_frames(gt: np.ndarray) -> np.ndarray:
+    """(N,) bool: the rows ``0,0,0,0`` of an (N, 4) TNL2K annotation (the toolkit's absent flags)."""
+    return np.all(np.asarray(gt) == 0, axis=1)
 
 
 class TNL2KDataset(SequenceCollection):
@@ -42,18 +53,23 @@ class TNL2KDataset(SequenceCollection):
             raise DatasetError(f"{self.root}: no sequence named {name!r} in tnl2k") from None
         gt = parse_numbers(folder / "groundtruth.txt", 4)
         image_dir = folder / "imgs"
-        images = (
-            sorted(p.name for p in image_dir.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
-            if (image_dir.is_dir())
-            else []
-        )
-        if images and len(images) != len(gt):
-            raise DatasetError(f"{image_dir}: {len(images)} images for {len(gt)} annotated frames")
-        frames = images or [f"{i:05d}.png" for i in range(1, len(gt) + 1)]
+        count = len(gt)
+
+        def names() -> list[str]:
+            images = list_images(image_dir)
+            if images and len(images) != count:
+                raise DatasetError(f"{image_dir}: {len(images)} images for {count} annotated frames")
+            return images or [f"{i:05d}.png" for i in range(1, count + 1)]
+
         meta = {}
         language = folder / "language.txt"
         if language.is_file():
             meta["language"] = language.read_text(encoding="utf-8", errors="replace").strip()
         return Sequence(
-            name=name, frames=tuple(str(image_dir / f) for f in frames), gt=gt, dataset="tnl2k", meta=meta
+            name=name,
+            frames=FramePaths(image_dir, count, lister=names),
+            gt=gt,
+            dataset="tnl2k",
+            flags={"absent": absent_frames(gt)},
+            meta=meta,
         )

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from automatch_jax.data.sequence import Sequence, SequenceCollection
+from automatch_jax.data.sequence import FramePaths, Sequence, SequenceCollection
 from automatch_jax.data.text import parse_numbers
 from automatch_jax.errors import DatasetError
 
@@ -67,7 +67,7 @@ class TrackingNetDataset(SequenceCollection):
             n_frames = len(gt)
         return Sequence(
             name=name,
-            frames=tuple(str(frame_dir / f"{i}.jpg") for i in range(n_frames)),
+            frames=FramePaths(frame_dir, n_frames, "{}.jpg", 0),
             gt=gt,
             dataset="trackingnet",
         )

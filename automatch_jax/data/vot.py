@@ -8,17 +8,20 @@ Layout::
     ROOT/<seq>/groundtruth.txt          per frame either x,y,w,h or a 4-corner polygon x1,y1,...,x4,y4
     ROOT/<seq>/<tag>.tag or .label      optional per-frame 0/1 tags (occlusion, camera_motion, ...)
 
-Polygons are kept (``Sequence.polygons``, (N, 8)); ``Sequence.gt`` holds their axis-aligned bounding boxes.
+Polygons are kept (``Sequence.polygons``, (N, 8)); ``Sequence.gt`` holds their axis-aligned bounding boxes, and
+the ``rectangle`` flag marks the frames annotated as ``x,y,w,h`` (VOT rasterises a rectangle and the same
+rectangle written as a polygon differently, see :mod:`automatch_jax.eval.vot_overlap`).
 :func:`polygon_to_box` also offers the area-preserving box VOT trackers are usually initialised with.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence as SequenceOf
 from pathlib import Path
 
 import numpy as np
 
-from automatch_jax.data.sequence import Sequence, SequenceCollection
+from automatch_jax.data.sequence import FramePaths, Sequence, SequenceCollection
 from automatch_jax.data.text import SEPARATORS, read_flags
 from automatch_jax.errors import DatasetError
 
@@ -58,6 +61,12 @@ def polygon_to_box(polygons: np.ndarray, mode: str = "aabb") -> np.ndarray:
 def read_regions(path: Path) -> np.ndarray:
     """(N, 8) polygons of a VOT ``groundtruth.txt`` whose lines hold 4 (rectangle) or 8 (polygon) values;
     a line of NaN (or 0,0,0,0, VOT's "no annotation") becomes a NaN row."""
+    return read_regions_and_rectangles(path)[0]
+
+
+def read_regions_and_rectangles(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`read_regions`, and (N, 4) the lines written as a rectangle ``x, y, w, h`` as they are (4 finite
+    values, 0,0,0,0 included; NaN rows elsewhere)."""
     try:
         text = path.read_text(encoding="utf-8", errors="strict")
     except FileNotFoundError:
@@ -68,6 +77,7 @@ def read_regions(path: Path) -> np.ndarray:
     if lines == [""]:
         raise DatasetError(f"{path}: empty annotation file")
     regions = np.full((len(lines), 8), np.nan)
+    rectangles = np.full((len(lines), 4), np.nan)
     for number, line in enumerate(lines, start=1):
         if line.lstrip().startswith("m"):
             raise DatasetError(
@@ -79,6 +89,8 @@ def read_regions(path: Path) -> np.ndarray:
         except ValueError:
             raise DatasetError(f"{path}: line {number} is not numeric ({line.strip()[:40]!r})") from None
         if len(values) == 4:
+            if np.isfinite(values).all():
+                rectangles[number - 1] = values
             if np.all(values == 0) or np.isnan(values).any():
                 continue
             regions[number - 1] = rect_to_polygon(values[None])[0]
@@ -86,7 +98,7 @@ def read_regions(path: Path) -> np.ndarray:
             regions[number - 1] = values[:8] if len(values) == 8 else _to_quad(values)
         else:
             raise DatasetError(f"{path}: line {number} has {len(values)} values, expected 4 or 8")
-    return regions
+    return regions, rectangles
 
 
 def _to_quad(values: np.ndarray) -> np.ndarray:
@@ -94,20 +106,32 @@ def _to_quad(values: np.ndarray) -> np.ndarray:
     return rect_to_polygon(polygon_to_box(values[None], "aabb"))[0]
 
 
+def frame_size(path: str | Path) -> tuple[int, int]:
+    """``(width, height)`` of one image file; DatasetError naming it if it cannot be read."""
+    import cv2  # only when a size is asked for: reading annotations never needs OpenCV
+
+    image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    if image is None:
+        raise DatasetError(f"{path}: missing or unreadable frame (its size bounds VOT's overlap)")
+    return int(image.shape[1]), int(image.shape[0])
+
+
 class VOTDataset(SequenceCollection):
-    """The sequences of a VOT edition's folder."""
+    """The sequences of a VOT edition's folder (``names``: only these, whatever the others hold)."""
 
     _index_name = "_names"
 
     attribute_names = TAGS
 
-    def __init__(self, root: Path | str):
+    def __init__(self, root: Path | str, names: SequenceOf[str] | None = None):
         self.root = Path(root)
         if not self.root.is_dir():
             raise DatasetError(f"{self.root}: dataset folder not found")
         self.name = "vot"
         list_file = self.root / "list.txt"
-        if list_file.is_file():
+        if names is not None:
+            names = [n for n in names if (self.root / n / "groundtruth.txt").is_file()]
+        elif list_file.is_file():
             names = [n.strip() for n in list_file.read_text(encoding="utf-8").splitlines() if n.strip()]
             missing = [n for n in names if not (self.root / n / "groundtruth.txt").is_file()]
             if missing:
@@ -131,11 +155,14 @@ class VOTDataset(SequenceCollection):
         if name not in self._names:
             raise DatasetError(f"{self.root}: no sequence named {name!r} in vot")
         folder = self.root / name
-        polygons = read_regions(folder / "groundtruth.txt")
+        polygons, rectangles = read_regions_and_rectangles(folder / "groundtruth.txt")
         if np.isnan(polygons[0]).any():
             raise DatasetError(f"{folder / 'groundtruth.txt'}: the first frame has no annotation")
         gt = polygon_to_box(polygons, "aabb")
-        flags = {}
+        rectangle = np.isfinite(rectangles).all(axis=1)
+        drawn = rectangle & np.isfinite(polygons).all(axis=1)  # 0,0,0,0 stays "no annotation" (NaN)
+        gt[drawn] = rectangles[drawn]  # as written, not recomputed from the corners
+        flags = {"rectangle": rectangle}
         for tag in TAGS:
             for suffix in (".tag", ".label"):
                 path = folder / f"{tag}{suffix}"
@@ -148,7 +175,7 @@ class VOTDataset(SequenceCollection):
         image_dir = folder / "color" if (folder / "color").is_dir() else folder
         return Sequence(
             name=name,
-            frames=tuple(str(image_dir / f"{i:08d}.jpg") for i in range(1, len(gt) + 1)),
+            frames=FramePaths(image_dir, len(gt)),
             gt=gt,
             dataset="vot",
             attributes=tuple(t for t in TAGS if t in flags and flags[t].any()),

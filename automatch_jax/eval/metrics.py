@@ -37,11 +37,17 @@ def clip_boxes(boxes: np.ndarray, bound: tuple[float, float]) -> np.ndarray:
     return out
 
 
-def box_iou(boxes: np.ndarray, gt: np.ndarray, bound: tuple[float, float] | None = None) -> np.ndarray:
+def box_iou(
+    boxes: np.ndarray,
+    gt: np.ndarray,
+    bound: tuple[float, float] | None = None,
+    eps: float = float(np.finfo(np.float64).eps),
+) -> np.ndarray:
     """(N,) intersection over union of two (N, 4) box arrays, in [0, 1].
 
     With ``bound = (width, height)`` both are first clipped to the image (GOT-10k). A tiny epsilon in the
-    union (``np.finfo(float).eps``, as the got10k toolkit) makes two empty boxes score 0 instead of NaN.
+    union (``np.finfo(float).eps``, as the got10k toolkit) makes two empty boxes score 0 instead of NaN;
+    ``eps=0`` (pysot) leaves NaN there, which is never a success.
     """
     a = np.asarray(boxes, dtype=np.float64)
     b = np.asarray(gt, dtype=np.float64)
@@ -53,7 +59,8 @@ def box_iou(boxes: np.ndarray, gt: np.ndarray, bound: tuple[float, float] | None
     y2 = np.minimum(a[:, 1] + a[:, 3], b[:, 1] + b[:, 3])
     inter = np.maximum(x2 - x1, 0) * np.maximum(y2 - y1, 0)
     union = a[:, 2] * a[:, 3] + b[:, 2] * b[:, 3] - inter
-    return np.clip(inter / (union + np.finfo(np.float64).eps), 0.0, 1.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.clip(inter / (union + eps), 0.0, 1.0)
 
 
 def box_centers(boxes: np.ndarray) -> np.ndarray:
@@ -62,31 +69,41 @@ def box_centers(boxes: np.ndarray) -> np.ndarray:
     return boxes[:, :2] + (boxes[:, 2:] - 1.0) / 2.0
 
 
+def distance(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """(N,) ``sqrt(dx^2 + dy^2)`` of two (N, 2) point arrays, summed in the toolkits' order (not ``hypot``,
+    whose last bit can differ and move an error that lies exactly on a threshold to its other side)."""
+    d = np.asarray(a, dtype=np.float64) - np.asarray(b, dtype=np.float64)
+    return np.sqrt(d[:, 0] * d[:, 0] + d[:, 1] * d[:, 1])
+
+
 def center_error(boxes: np.ndarray, gt: np.ndarray) -> np.ndarray:
     """(N,) Euclidean distance in pixels between the centres of two (N, 4) box arrays."""
-    return np.hypot(*(box_centers(boxes) - box_centers(gt)).T)
+    return distance(box_centers(boxes), box_centers(gt))
 
 
-def normalized_center_error(boxes: np.ndarray, gt: np.ndarray) -> np.ndarray:
-    """(N,) centre distance with each axis divided by the ground-truth size (LaSOT toolkit, TrackingNet).
+def normalized_center_error(boxes: np.ndarray, gt: np.ndarray, eps: float = 0.0) -> np.ndarray:
+    """(N,) centre distance in units of the ground truth's size (LaSOT toolkit, pysot, pytracking).
 
-    Both centres are divided by the ground truth's ``w`` and ``h`` before the distance is taken, so the
-    error is in units of the target's size. A zero-size ground truth gives ``inf`` (never a success).
+    As those toolkits compute it: each centre is first divided by the ground truth's ``w + eps`` and ``h + eps``,
+    then the distance is taken (dividing the difference instead can put a tie at a threshold k/100 on the other
+    side). A zero-size ground truth gives ``inf`` (never a success).
     """
     gt = np.asarray(gt, dtype=np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):
-        scaled = (box_centers(boxes) - box_centers(gt)) / gt[:, 2:]
-    error = np.hypot(*scaled.T)
+        size = gt[:, 2:] + eps
+        error = distance(box_centers(boxes) / size, box_centers(gt) / size)
     return np.where(np.isfinite(error), error, np.inf)
 
 
-def success_curve(ious: np.ndarray, denominator: int | None = None) -> np.ndarray:
-    """(21,) fraction of frames whose IoU is strictly above each of OVERLAP_THRESHOLDS.
+def success_curve(
+    ious: np.ndarray, denominator: int | None = None, thresholds: np.ndarray = OVERLAP_THRESHOLDS
+) -> np.ndarray:
+    """(T,) fraction of frames whose IoU is strictly above each threshold (NaN IoUs never count).
 
     ``denominator`` defaults to ``len(ious)``; the LaSOT toolkit divides by the full sequence length while
     counting only visible frames. An empty input gives zeros.
     """
-    return _rate(np.asarray(ious, dtype=np.float64)[:, None] > OVERLAP_THRESHOLDS[None, :], denominator)
+    return _rate(np.asarray(ious, dtype=np.float64)[:, None] > thresholds[None, :], denominator)
 
 
 def precision_curve(

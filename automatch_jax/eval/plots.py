@@ -11,14 +11,13 @@ from pathlib import Path
 import numpy as np
 
 from automatch_jax.eval.evaluate import TrackerReport
-from automatch_jax.eval.metrics import CENTER_THRESHOLDS, NORM_CENTER_THRESHOLDS, OVERLAP_THRESHOLDS
 
-# curve key -> (file stem, x values, x label, y label, title, (score key, legend label)...): the first score key
-# a report has orders the trackers and labels the legend (GOT-10k has no AUC: its AO is the success curve's area).
+# curve key -> (file stem, x label, y label, title, (score key, legend label)...): the first score key a report
+# has orders the trackers and labels the legend (GOT-10k has no AUC: its AO is the success curve's area). The
+# x values are the report's thresholds of that curve.
 _KINDS = {
     "success_curve": (
         "success",
-        OVERLAP_THRESHOLDS,
         "Overlap threshold",
         "Success rate",
         "Success plots of OPE",
@@ -27,19 +26,19 @@ _KINDS = {
     ),
     "precision_curve": (
         "precision",
-        CENTER_THRESHOLDS,
         "Location error threshold (px)",
         "Precision",
         "Precision plots of OPE",
         ("precision_20", "@20px"),
+        ("precision_auc", "AUC"),
     ),
     "norm_precision_curve": (
         "norm_precision",
-        NORM_CENTER_THRESHOLDS,
         "Normalized location error threshold",
         "Normalized precision",
         "Normalized precision plots of OPE",
         ("norm_precision", "@0.2"),
+        ("norm_precision_auc", "AUC"),
     ),
 }
 
@@ -72,6 +71,7 @@ def plot_reports(reports: SequenceOf[TrackerReport], out_dir: Path, dataset: str
     Returns the written paths.
     """
     written = []
+    thresholds = {k: v for r in reports for k, v in r.thresholds.items()}
     groups: list[tuple[str, str, dict[str, tuple[dict[str, float], dict[str, np.ndarray]]]]] = [
         ("", dataset, {r.name: (r.overall, r.curves) for r in reports})
     ]
@@ -91,9 +91,10 @@ def plot_reports(reports: SequenceOf[TrackerReport], out_dir: Path, dataset: str
             )
         )
     for suffix, subtitle, members in groups:
-        for key, (stem, xs, xlabel, ylabel, title, *scores) in _KINDS.items():
-            if suffix and key != "success_curve":
+        for key, (stem, xlabel, ylabel, title, *scores) in _KINDS.items():
+            if (suffix and key != "success_curve") or key not in thresholds:
                 continue
+            xs = thresholds[key]
             available = [s for s in scores if all(s[0] in m for m, _ in members.values())]
             scored = [(name, m, c) for name, (m, c) in members.items() if key in c]
             if not scored or not available:

@@ -4,12 +4,18 @@ JSON layout (values are fractions in [0, 1], ``fps`` in frames per second; keys 
 are absent)::
 
     {"dataset": "otb", "root": "...",
-     "trackers": {NAME: {"overall": {"success_auc": .., "precision_20": .., "norm_precision": .., "ao": ..,
+     "trackers": {NAME: {"convention": "got10k",
+                         "overall": {"success_auc": .., "precision_20": .., "norm_precision": .., "ao": ..,
                                      "sr50": .., "sr75": .., "fps": ..},
                          "sequences": {SEQ: {...}},
                          "attributes": {ATTR: {..., "n_sequences": k}},
                          "curves": {"success_curve": [21], "precision_curve": [51],
-                                    "norm_precision_curve": [51]}}}}
+                                    "norm_precision_curve": [51]},
+                         "thresholds": {"success_curve": [21], ...}}}}
+
+TrackingNet's keys are ``success_auc``, ``precision_auc``, ``norm_precision_auc`` (the server's areas) and
+``otb_success_auc``, ``otb_precision_20``, ``otb_norm_precision``; VOT's supervised experiment's are
+``accuracy``, ``robustness``, ``failures``, ``failure_rate``, ``eao`` (curve: ``eao_curve``).
 """
 
 from __future__ import annotations
@@ -25,18 +31,33 @@ COLUMNS = (
     ("success_auc", "AUC"),
     ("precision_20", "Prec@20"),
     ("norm_precision", "NormPrec"),
+    ("precision_auc", "PrecAUC"),
+    ("norm_precision_auc", "NPrecAUC"),
+    ("otb_success_auc", "OTB-AUC"),
+    ("otb_precision_20", "OTB-P@20"),
+    ("otb_norm_precision", "OTB-NP"),
     ("ao", "AO"),
     ("sr50", "SR0.5"),
     ("sr75", "SR0.75"),
+    ("accuracy", "A"),
+    ("robustness", "R"),
+    ("failures", "Fails"),
+    ("failure_rate", "Fail/100"),
+    ("eao", "EAO"),
     ("fps", "FPS"),
 )
+
+# Printed as they are (not in percent): speeds and counts; the supervised experiment's accuracy and EAO are
+# printed as fractions with three decimals, as VOT reports them.
+_PLAIN = {"fps": "{:.1f}", "failures": "{:.1f}", "robustness": "{:.3f}", "failure_rate": "{:.3f}",
+          "accuracy": "{:.3f}", "eao": "{:.3f}"}
 
 
 def _cell(key: str, metrics: dict[str, float]) -> str:
     if key not in metrics:
         return "-"
     value = metrics[key]
-    return f"{value:.1f}" if key == "fps" else f"{100.0 * value:.1f}"
+    return _PLAIN[key].format(value) if key in _PLAIN else f"{100.0 * value:.1f}"
 
 
 def _columns(reports: SequenceOf[TrackerReport]) -> list[tuple[str, str]]:
@@ -58,13 +79,18 @@ def _table(title: str, rows: list[tuple[str, str, dict[str, float]]], columns: l
 def format_tables(reports: SequenceOf[TrackerReport], dataset: str) -> str:
     """Text tables: all trackers' overall numbers, then one table per tracker with its per-attribute numbers.
 
-    Scores are printed in percent (AUC, precision, AO, SR), speed in frames per second.
+    Scores are printed in percent (AUC, precision, AO, SR), speed in frames per second; VOT's supervised
+    accuracy, robustness and EAO as VOT prints them.
     """
     columns = _columns(reports)
     n_sequences = str(len(reports[0].sequences))
+    convention = reports[0].convention
+    how = "" if convention == "got10k" else f", {convention} convention"
+    if convention.startswith("supervised:"):
+        how = f", VOT supervised experiment, {convention.split(':', 1)[1]} EAO interval"
     parts = [
         _table(
-            f"{dataset}: overall (scores in %)",
+            f"{dataset}: overall (scores in %{how})",
             [(r.name, n_sequences, r.overall) for r in reports],
             columns,
         )
@@ -85,6 +111,7 @@ def to_json(reports: SequenceOf[TrackerReport], dataset: str, root: str | None =
     trackers = {}
     for report in reports:
         trackers[report.name] = {
+            "convention": report.convention,
             "overall": dict(report.overall),
             "sequences": {name: dict(metrics) for name, metrics in report.sequences.items()},
             "attributes": {
@@ -92,6 +119,7 @@ def to_json(reports: SequenceOf[TrackerReport], dataset: str, root: str | None =
                 for attribute, metrics in report.attributes.items()
             },
             "curves": {key: [float(v) for v in curve] for key, curve in report.curves.items()},
+            "thresholds": {key: [float(v) for v in xs] for key, xs in report.thresholds.items()},
         }
     document: dict = {"dataset": dataset, "trackers": trackers}
     if root is not None:

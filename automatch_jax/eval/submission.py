@@ -18,7 +18,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-from tqdm import tqdm
 
 from automatch_jax.data.sequence import BenchmarkDataset
 from automatch_jax.errors import AutomatchError
@@ -57,6 +56,8 @@ def write_submission(dataset: BenchmarkDataset, tracker_dir: Path, out: Path, pr
     tracker_dir = Path(tracker_dir)
     if not tracker_dir.is_dir():
         raise AutomatchError(f"{tracker_dir}: results folder not found")
+    from tqdm import tqdm  # imported here: `automatch eval` never pays for it
+
     members: dict[str, str] = {}
     names = dataset.sequence_names
     for name in tqdm(names, desc="submission", unit="seq", disable=not progress, leave=False):

@@ -23,6 +23,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from automatch_jax.ops import get_operator
+from automatch_jax.ops.legacy import get_legacy_operator
 
 ARCH = "arch"
 MANIPULATORS = "manipulators"
@@ -57,7 +58,10 @@ def top_operators(w: jnp.ndarray | np.ndarray, operators: SequenceOf[str], keep:
 
 
 class SearchCell(nn.Module):
-    """One branch's search cell: ``(B, Hz, Wz, C), (B, Hx, Wx, C), (B, Hz, Wz) -> (B, Hx, Wx, m * C)``.
+    """One branch's search cell: ``(B, Hz, Wz, C), (B, Hx, Wx, C), (B, Hz, Wz)[, (B, 1, 1, C)] -> (B, Hx, Wx, m * C)``.
+
+    It takes the operators' own inputs (template map, search map, template mask, optionally the template vector;
+    see :mod:`automatch_jax.ops`) and sits where a fixed branch combines its operators' responses.
 
     Attributes:
       operators: the search space (operator names), m of them.
@@ -67,6 +71,9 @@ class SearchCell(nn.Module):
       init_value: initial value of every manipulator (> 0: every channel starts switched on).
       hard: binary forward (BCM); False uses the sigmoid relaxation (a smooth variant, used to test the bilevel
         gradient against finite differences).
+      legacy: True: the paper-prose operator forms of :mod:`automatch_jax.ops.legacy`, by the names of
+        ``OPERATOR_NAMES`` (TrackerNet's search); False: the registry's authors' forms (the AutoMatch network's
+        cells, whose space is :data:`automatch_jax.models.automatch.SEARCH_SPACE`).
 
     ``f_z`` and ``f_x`` may also be sequences of m arrays, one input pair per operator (for planted experiments).
     The Gumbel key comes from the ``"gumbel"`` rng stream when ``noise > 0``.
@@ -79,9 +86,12 @@ class SearchCell(nn.Module):
     noise: float = 0.0
     init_value: float = 0.5
     hard: bool = True
+    legacy: bool = True
 
     @nn.compact
-    def __call__(self, f_z, f_x, z_mask: jnp.ndarray, train: bool = False) -> jnp.ndarray:
+    def __call__(
+        self, f_z, f_x, z_mask: jnp.ndarray, z_vector: jnp.ndarray | None = None, train: bool = False
+    ) -> jnp.ndarray:
         m = len(self.operators)
         shape = (m, 1) if self.scalar else (m, self.channels)
         w = self.variable(ARCH, MANIPULATORS, lambda: jnp.full(shape, self.init_value, jnp.float32)).value
@@ -89,8 +99,10 @@ class SearchCell(nn.Module):
         d = binary_straight_through(w, key, self.tau, self.noise, self.hard)
         per_op_z = f_z if isinstance(f_z, (list, tuple)) else [f_z] * m
         per_op_x = f_x if isinstance(f_x, (list, tuple)) else [f_x] * m
+        build = get_legacy_operator if self.legacy else get_operator
+        extra = () if z_vector is None else (z_vector,)
         responses = []
         for i, name in enumerate(self.operators):
-            r = get_operator(name, features=self.channels, name=name)(per_op_z[i], per_op_x[i], z_mask)
+            r = build(name, features=self.channels, name=name)(per_op_z[i], per_op_x[i], z_mask, *extra)
             responses.append(r * d[i].astype(r.dtype))
         return jnp.concatenate(responses, axis=-1)

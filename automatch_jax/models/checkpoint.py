@@ -80,7 +80,8 @@ def _jsonable(value: Any) -> Any:
 
 
 def save_checkpoint(path: str | Path, checkpoint: TrackerCheckpoint) -> Path:
-    """Write ``checkpoint`` to the folder ``path`` (replacing a previous checkpoint there)."""
+    """Write ``checkpoint`` to the folder ``path`` (replacing a previous checkpoint there). In a multi-host job
+    every process calls it (orbax saves collectively) and the first writes the manifest."""
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)
     variables = jax.tree_util.tree_map(lambda a: np.asarray(a, np.float32), checkpoint.variables)
@@ -93,7 +94,8 @@ def save_checkpoint(path: str | Path, checkpoint: TrackerCheckpoint) -> Path:
         "settings": checkpoint.settings.to_dict(),
         "info": _jsonable(checkpoint.info),
     }
-    (path / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
+    if jax.process_index() == 0:
+        (path / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
     return path
 
 

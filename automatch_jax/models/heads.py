@@ -1,4 +1,6 @@
-"""Ocean-style anchor-free heads and the matching network that feeds each of them.
+"""Ocean-style anchor-free heads and the matching network that feeds each of them: TrackerNet's parts (the
+``ocean`` architecture, kept only for the shipped checkpoints; the AutoMatch network is
+:mod:`automatch_jax.models.automatch`).
 
 Per branch (classification, regression): a matching network, configured by a list of operator names (one
 name: a single-operator tracker of the paper's Table 1; two names: the searched pair, responses
@@ -12,11 +14,12 @@ from collections.abc import Sequence as SequenceOf
 import flax.linen as nn
 import jax.numpy as jnp
 
-from automatch_jax.ops import get_operator
+from automatch_jax.ops.legacy import get_legacy_operator
 
 
 class MatchingNetwork(nn.Module):
-    """Applies the named operators to the same (F_z, F_x) and concatenates their responses.
+    """Applies the named legacy-form operators (:mod:`automatch_jax.ops.legacy`) to the same (F_z, F_x) and
+    concatenates their responses.
 
     ``(B, Hz, Wz, C), (B, Hx, Wx, C), (B, Hz, Wz) -> (B, Hx, Wx, len(operators) * C)``.
     """
@@ -31,7 +34,7 @@ class MatchingNetwork(nn.Module):
         if not self.operators:
             raise ValueError("a matching network needs at least one operator name")
         responses = [
-            get_operator(name, features=self.channels, name=name)(f_z, f_x, z_mask) for name in self.operators
+            get_legacy_operator(name, features=self.channels, name=name)(f_z, f_x, z_mask) for name in self.operators
         ]
         return jnp.concatenate(responses, axis=-1)
 

@@ -1,13 +1,25 @@
-"""The tracker's losses: balanced BCE (or focal) for classification, IoU loss for regression.
+"""The tracker's losses: balanced BCE (or focal) for classification, IoU loss for regression, and
+:func:`pair_loss`, the loss of a batch of training pairs that training and the search both minimise.
 
 Targets come from :func:`automatch_jax.models.geometry.make_targets`, so the label geometry is the one the
 tracker decodes with.
+
+The AutoMatch network's loss, :func:`automatch_loss`, is the authors' (JudasDie/SOTS ``lib/models/sot/loss.py``,
+``siaminference.py``) on the targets of :func:`automatch_jax.models.targets.automatch_targets`: balanced BCE on
+stage 1, :func:`stage2_loss` on stage 2, twice the IoU loss.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
+import flax.linen as nn
+import jax
 import jax.numpy as jnp
 import optax
+
+from automatch_jax.models.geometry import make_targets
 
 
 def classification_loss(
@@ -72,3 +84,82 @@ def tracking_loss(
     reg = iou_loss(outputs["reg"], targets["reg"], targets["reg_weight"], iou_kind)
     total = cls + reg_weight * reg
     return total, {"loss": total, "cls_loss": cls, "reg_loss": reg}
+
+
+def pair_loss(
+    net: nn.Module,
+    variables: Mapping[str, Any],
+    batch: Mapping[str, jnp.ndarray],
+    loss_cfg: Mapping[str, Any],
+    train: bool,
+    rngs: Mapping[str, jax.Array] | None = None,
+) -> tuple[jnp.ndarray, tuple[dict[str, jnp.ndarray], Any]]:
+    """The loss of ``net`` (a :class:`~automatch_jax.models.tracker_net.TrackerNet`) on a batch of pairs.
+
+    Args:
+      variables: ``{"params", "batch_stats"}`` and, for a search network, ``"arch"`` (the manipulators).
+      batch: ``z`` (B, Ez, Ez, 3) and ``x`` (B, Es, Es, 3) crops, ``z_box`` and ``x_box`` (B, 4) ``x0, y0, x1, y1``
+        in crop pixels, ``positive`` (B,) 1 for a positive pair.
+      loss_cfg: ``config.loss``: ``reg_weight``, ``cls`` (bce | focal), ``iou`` (log | linear | giou), ``radius``
+        (the positive region, see :func:`~automatch_jax.models.geometry.make_targets`).
+      train: BatchNorm in training mode, its new statistics returned; else the stored ones come back unchanged.
+      rngs: the apply's rng streams (``{"gumbel": key}`` for a search cell with noise).
+
+    Returns:
+      ``(total, (metrics, batch_stats))``: the scalar loss, ``{"loss", "cls_loss", "reg_loss"}`` and the
+      BatchNorm statistics after the batch.
+    """
+    targets = make_targets(net.geometry, batch["x_box"], batch["positive"], loss_cfg.get("radius", 0.5))
+    inputs = (batch["z"], batch["z_box"], batch["x"])
+    if train:
+        outputs, updates = net.apply(dict(variables), *inputs, train=True, mutable=["batch_stats"], rngs=rngs)
+        batch_stats = updates["batch_stats"]
+    else:
+        outputs, batch_stats = net.apply(dict(variables), *inputs, rngs=rngs), variables["batch_stats"]
+    total, metrics = tracking_loss(outputs, targets, loss_cfg.get("reg_weight", 1.0), loss_cfg.get("cls", "bce"),
+                                   loss_cfg.get("iou", "log"))
+    return total, (metrics, batch_stats)
+
+
+def stage2_loss(
+    logits: jnp.ndarray, labels: jnp.ndarray, jitter_logits: jnp.ndarray, jitter_iou: jnp.ndarray
+) -> jnp.ndarray:
+    """The authors' stage-2 loss (``WBCE_ADDPOS``): balanced BCE whose positive half also counts jittered boxes.
+
+    ``logits``/``labels``: stage-2 scores of the scored boxes and their 0/1 labels (any shape, pooled over the batch);
+    ``jitter_logits``/``jitter_iou``: scores of the jittered ground-truth boxes and their IoU soft labels. Returns
+    ``0.5 (BCE_pos + BCE_jitter) + 0.5 BCE_neg`` (each a mean), or ``BCE_neg`` when no box is positive.
+    """
+    per_box = optax.sigmoid_binary_cross_entropy(logits, labels)
+    positive = labels > 0.5
+    n_pos = jnp.sum(positive)
+    pos_loss = jnp.sum(jnp.where(positive, per_box, 0)) / jnp.maximum(n_pos, 1)
+    neg_loss = jnp.sum(jnp.where(positive, 0, per_box)) / jnp.maximum(jnp.sum(~positive), 1)
+    jitter_loss = jnp.mean(optax.sigmoid_binary_cross_entropy(jitter_logits, jitter_iou))
+    return jnp.where(n_pos > 0, 0.5 * (pos_loss + jitter_loss) + 0.5 * neg_loss, neg_loss)
+
+
+AUTOMATCH_REG_WEIGHT = 2.0  # the authors' ``2 * self.reg_loss(...)`` (siaminference.py), with REG_WEIGHT 1
+
+
+def automatch_loss(
+    outputs: dict[str, jnp.ndarray], targets: dict[str, jnp.ndarray], reg_weight: float = AUTOMATCH_REG_WEIGHT
+) -> tuple[jnp.ndarray, dict[str, jnp.ndarray]]:
+    """``WBCE(stage 1) + stage2_loss + reg_weight * IoU loss`` for the AutoMatch network's outputs.
+
+    ``outputs``: ``cls`` (B, S, S) stage-1 logits, ``reg`` (B, S, S, 4), ``cls_s2`` stage-2 logits of the scored
+    cells (in training (B, 2S) at the flat cells ``s2_cells``; otherwise (B, S, S), every cell), ``cls_boxes``
+    (B, 96) logits of the jittered boxes; ``targets`` from :func:`automatch_jax.models.targets.automatch_targets`.
+    Returns the total and its parts (``cls_loss`` is stage 1 + stage 2, as the authors log it).
+    """
+    labels = targets["cls"]
+    s1 = classification_loss(outputs["cls"], labels, "bce")
+    if "s2_cells" in outputs:
+        s2_labels = jnp.take_along_axis(labels.reshape(labels.shape[0], -1), outputs["s2_cells"], axis=1)
+    else:
+        s2_labels = labels
+    s2 = stage2_loss(outputs["cls_s2"], s2_labels, outputs["cls_boxes"], targets["jitter_iou"])
+    reg = iou_loss(outputs["reg"], targets["reg"], targets["reg_weight"], "log")
+    total = s1 + s2 + reg_weight * reg
+    parts = {"loss": total, "cls_loss": s1 + s2, "cls_s1_loss": s1, "cls_s2_loss": s2, "reg_loss": reg}
+    return total, parts

@@ -1,4 +1,7 @@
-"""The Siamese tracker network: backbone -> neck -> per-branch matching network -> Ocean heads.
+"""The paper-prose Siamese tracker network (``model.arch = "ocean"``): backbone -> neck -> per-branch matching
+network of the legacy operator forms (:mod:`automatch_jax.ops.legacy`) -> Ocean heads. It remains only for the
+shipped checkpoints trained with it (automatch-lite, automatch-lite-fast); the AutoMatch network as its authors
+built it is :class:`~automatch_jax.models.automatch.AutoMatchNet`.
 
 ``template(z, z_box)`` runs the exemplar branch once and returns the exemplar state; ``track(state, x)``
 runs the search branch against it, so online tracking computes the exemplar only at initialisation. Training
@@ -17,11 +20,13 @@ from automatch_jax.models.backbones import Neck, get_backbone
 from automatch_jax.models.bcm import SearchCell
 from automatch_jax.models.geometry import ScoreGeometry, geometry_for
 from automatch_jax.models.heads import ClassificationHead, MatchingNetwork, RegressionHead
+from automatch_jax.ops import PAPER_CLS_OPERATORS, PAPER_REG_OPERATORS
 from automatch_jax.ops.common import pseudo_mask
 
 
-def example_inputs(net: TrackerNet) -> tuple[jnp.ndarray, jnp.ndarray, jnp.ndarray]:
-    """Zero crops and a centred box at ``net``'s sizes, for initialising or tracing it (the values do not matter):
+def example_inputs(net: nn.Module) -> tuple[jnp.ndarray, jnp.ndarray, jnp.ndarray]:
+    """Zero crops and a centred box at the sizes of ``net`` (a TrackerNet or an AutoMatchNet: anything with a
+    ``geometry``), for initialising or tracing it (the values do not matter):
     ``z`` (1, Ez, Ez, 3), ``z_box`` (1, 4) ``x0, y0, x1, y1``, ``x`` (1, Es, Es, 3)."""
     g = net.geometry
     z = jnp.zeros((1, g.exemplar_size, g.exemplar_size, 3))
@@ -50,8 +55,8 @@ class TrackerNet(nn.Module):
     """
 
     backbone: str = "resnet50"
-    cls_operators: SequenceOf[str] = ("transformer", "film")
-    reg_operators: SequenceOf[str] = ("film", "pairwise")
+    cls_operators: SequenceOf[str] = PAPER_CLS_OPERATORS
+    reg_operators: SequenceOf[str] = PAPER_REG_OPERATORS
     channels: int = 256
     tower_layers: int = 4
     tower_channels: int = 256
@@ -114,7 +119,7 @@ class TrackerNet(nn.Module):
         """Both branches' matching networks: (B, Hx, Wx, C) search features -> the cls and reg responses,
         (B, Hx, Wx, n_cls * C) and (B, Hx, Wx, n_reg * C)."""
         f_z, z_mask = exemplar["f_z"], exemplar["z_mask"]
-        return self.cls_matching(f_z, f_x, z_mask, train), self.reg_matching(f_z, f_x, z_mask, train)
+        return self.cls_matching(f_z, f_x, z_mask, train=train), self.reg_matching(f_z, f_x, z_mask, train=train)
 
     def heads(
         self, cls_response: jnp.ndarray, reg_response: jnp.ndarray, train: bool = False

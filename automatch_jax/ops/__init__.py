@@ -4,9 +4,21 @@
 pointwise-addition, pairwise-relation, FiLM, simple-transformer, transductive-guidance.
 """
 
-from automatch_jax.ops import add, concat, film, pairwise, transductive, transformer, xcorr  # noqa: F401
+from automatch_jax.ops import add, concat, film, pairwise, pointdw, transductive, transformer, xcorr  # noqa: F401
+from automatch_jax.ops.legacy import LEGACY_OPERATORS
 from automatch_jax.ops.registry import OPERATORS, get_operator, register
 
-OPERATOR_NAMES = ("dw_xcorr", "concat", "add", "pairwise", "film", "transformer", "transductive")
+# the names TrackerNet's configs and the BCM search space use, in the paper's order (the legacy table's order)
+OPERATOR_NAMES: tuple[str, ...] = tuple(LEGACY_OPERATORS)
+# the pair the paper's search found: classification {simple-transformer, FiLM}, regression {FiLM, pairwise-relation}
+PAPER_CLS_OPERATORS: tuple[str, ...] = ("transformer", "film")
+PAPER_REG_OPERATORS: tuple[str, ...] = ("film", "pairwise")
 
-__all__ = ["OPERATORS", "OPERATOR_NAMES", "get_operator", "register"]
+__all__ = [
+    "OPERATORS",
+    "OPERATOR_NAMES",
+    "PAPER_CLS_OPERATORS",
+    "PAPER_REG_OPERATORS",
+    "get_operator",
+    "register",
+]

@@ -1,4 +1,5 @@
-"""Helpers shared by the matching operators: the pooled exemplar vector f_z, the pseudo mask M_z, flattening."""
+"""Helpers shared by the matching operators: the pooled exemplar vector f_z, the pseudo mask M_z, flattening,
+the 1x1 embeddings of the authors' operator forms."""
 
 from __future__ import annotations
 
@@ -45,3 +46,14 @@ class Projection(nn.Module):
         if x.shape[-1] == self.features:
             return x
         return nn.Conv(self.features, (1, 1), name="proj")(x)
+
+
+def template_vector(f_z: jnp.ndarray, z_mask: jnp.ndarray, z_vector: jnp.ndarray | None) -> jnp.ndarray:
+    """The template vector an operator matches with: ``z_vector`` (B, 1, 1, C) when given (the AutoMatch network's
+    ROI-aligned vector), else the paper's f_z, F_z averaged inside the mask (:func:`masked_average`)."""
+    return masked_average(f_z, z_mask) if z_vector is None else z_vector
+
+
+def embedding(features: int, name: str) -> nn.Conv:
+    """A 1x1 convolution with bias to ``features`` channels: the per-input embedding of the authors' operators."""
+    return nn.Conv(features, (1, 1), name=name)

@@ -1,31 +1,24 @@
-"""One registry of matching operators, chosen by name."""
+"""One registry of matching operators, chosen by name (on the package's :class:`~automatch_jax.registry.Registry`)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import flax.linen as nn
 
-OPERATORS: dict[str, type[nn.Module]] = {}
+from automatch_jax.registry import Registry
+
+OPERATORS: Registry[type[nn.Module]] = Registry("matching operator")
 
 
-def register(name: str) -> Callable[[type[nn.Module]], type[nn.Module]]:
-    """Class decorator: registers a matching operator under ``name``."""
-
-    def add(cls: type[nn.Module]) -> type[nn.Module]:
-        if name in OPERATORS:
-            raise ValueError(f"matching operator {name!r} is registered twice")
-        OPERATORS[name] = cls
-        return cls
-
-    return add
+def register(name: str, **metadata: Any) -> Callable[[type[nn.Module]], type[nn.Module]]:
+    """Class decorator: registers a matching operator under ``name`` (``metadata``: facts kept with the entry)."""
+    return OPERATORS.register(name, **metadata)
 
 
 def get_operator(operator: str, **kwargs) -> nn.Module:
     """A new instance of the operator registered as ``operator``; ``kwargs`` (``features``, the Flax module
-    ``name`` ...) go to its constructor."""
-    try:
-        cls = OPERATORS[operator]
-    except KeyError:
-        raise ValueError(f"unknown matching operator {operator!r}; known: {', '.join(OPERATORS)}") from None
-    return cls(**kwargs)
+    ``name`` ...) go to its constructor. An unknown name is an :class:`~automatch_jax.registry.UnknownNameError`
+    (a ``ValueError``) listing the known ones."""
+    return OPERATORS.build(operator, **kwargs)

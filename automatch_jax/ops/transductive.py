@@ -1,4 +1,4 @@
-"""Transductive-guidance operator."""
+"""Transductive-guidance operator (the authors' form)."""
 
 from __future__ import annotations
 
@@ -6,28 +6,30 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from automatch_jax.ops.common import Projection, flatten
+from automatch_jax.ops.common import Projection, embedding, flatten
 from automatch_jax.ops.registry import register
-
-
-def transductive_guidance(f_z: jnp.ndarray, f_x: jnp.ndarray, z_mask: jnp.ndarray) -> jnp.ndarray:
-    """G = softmax_z(S(F_x) S(F_z)^T / sqrt(C)) S(M_z): (B, Hx, Wx, 1), the exemplar's foreground label
-    propagated to each search cell through its affinity to the exemplar cells (values in [0, 1])."""
-    b, hx, wx, c = f_x.shape
-    affinity = jnp.einsum("bxc,bzc->bxz", flatten(f_x), flatten(f_z)) / jnp.sqrt(jnp.float32(c))
-    weights = jax.nn.softmax(affinity, axis=-1)
-    guidance = jnp.einsum("bxz,bz->bx", weights, z_mask.reshape(b, -1).astype(weights.dtype))
-    return guidance.reshape(b, hx, wx, 1)
 
 
 @register("transductive")
 class TransductiveGuidance(nn.Module):
-    """R = G + F_x with G the propagated foreground guidance (see :func:`transductive_guidance`),
-    broadcast over channels. (B, Hz, Wz, C), (B, Hx, Wx, C), (B, Hz, Wz) -> (B, Hx, Wx, features);
-    parameter-free when ``features`` equals C (a 1x1 projection otherwise)."""
+    """R = F_x + G, G = softmax_z(S(E_x(F_x)) S(E_z(F_z))^T / sqrt(D)) S(M_z): the template mask propagated to each
+    search cell through its affinity to the template cells, broadcast over channels.
+
+    E_x, E_z are 1x1 convolutions C -> D (``embed_features``, 64); M_z is the template's box mask at F_z's
+    resolution (the network resizes the crop's pixel mask). R keeps F_x's C channels (a 1x1 projection when
+    ``features`` differs). (B, Hz, Wz, C), (B, Hx, Wx, C), (B, Hz, Wz), vector (unused) -> (B, Hx, Wx, features).
+    """
 
     features: int | None = None
+    embed_features: int = 64
 
     @nn.compact
-    def __call__(self, f_z: jnp.ndarray, f_x: jnp.ndarray, z_mask: jnp.ndarray) -> jnp.ndarray:
-        return Projection(self.features or f_x.shape[-1])(transductive_guidance(f_z, f_x, z_mask) + f_x)
+    def __call__(
+        self, f_z: jnp.ndarray, f_x: jnp.ndarray, z_mask: jnp.ndarray, z_vector: jnp.ndarray | None = None
+    ) -> jnp.ndarray:
+        b, hx, wx, c = f_x.shape
+        x = flatten(embedding(self.embed_features, "search_embed")(f_x))
+        z = flatten(embedding(self.embed_features, "template_embed")(f_z))
+        weights = jax.nn.softmax(jnp.einsum("bxd,bzd->bxz", x, z) / jnp.sqrt(float(self.embed_features)), axis=-1)
+        guidance = jnp.einsum("bxz,bz->bx", weights, z_mask.reshape(b, -1).astype(weights.dtype))
+        return Projection(self.features or c)(f_x + guidance.reshape(b, hx, wx, 1))

@@ -1,24 +1,41 @@
-"""Depthwise cross-correlation (SiamRPN++ / Ocean): the plain XLA path and the dispatch to the Pallas kernel."""
+"""Depthwise cross-correlation (SiamRPN++ / Ocean): the XLA and shifted-sum paths, the differentiable Pallas path
+and the choice between them.
+
+Imports go one way: this module uses :mod:`automatch_jax.ops.xcorr_pallas` (the forward kernel alone).
+"""
 
 from __future__ import annotations
 
 import functools
+import logging
+import os
 
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from automatch_jax.ops.common import Projection
 from automatch_jax.ops.registry import register
-from automatch_jax.ops.xcorr_pallas import fast_path_available, pallas_depthwise_xcorr, supported
+from automatch_jax.ops.xcorr_pallas import pallas_depthwise_xcorr
+
+log = logging.getLogger(__name__)
+
+# "xla" or "shift": what impl="auto" runs, read while tracing (portable exports: automatch_jax.tracking.export);
+# "pallas": the kernel on GPUs without its self-check
+ENV_SWITCH = "AUTOMATCH_XCORR"
+SELF_CHECK_RTOL = 1e-4  # max |kernel - reference| / max |reference| on the probe
 
 
-def xla_depthwise_xcorr(f_x: jnp.ndarray, kernel: jnp.ndarray) -> jnp.ndarray:
-    """R[b, i, j, c] = sum_{u, v} F_x[b, i + u - Hz//2, j + v - Wz//2, c] * F_z[b, u, v, c] (zero padded).
+def xla_depthwise_xcorr(
+    f_x: jnp.ndarray, kernel: jnp.ndarray, precision: jax.lax.PrecisionLike = None
+) -> jnp.ndarray:
+    """R[b, i, j, c] = sum_{u, v} F_x[b, i + u - (Hz-1)//2, j + v - (Wz-1)//2, c] * F_z[b, u, v, c] (zero padded).
 
     (B, Hx, Wx, C), (B, Hz, Wz, C) -> (B, Hx, Wx, C): each exemplar channel is slid over the same search
     channel with SAME padding, so the output keeps F_x's size (for odd Hz, Wz the kernel is centred).
-    One grouped convolution: the batch is folded into the channels (``feature_group_count = B * C``).
+    One grouped convolution: the batch is folded into the channels (``feature_group_count = B * C``);
+    ``precision`` is the convolution's (``jax.lax.Precision.HIGHEST``: full float32 on GPUs, no TF32).
     """
     b, hx, wx, c = f_x.shape
     _, hz, wz, _ = kernel.shape
@@ -31,6 +48,7 @@ def xla_depthwise_xcorr(f_x: jnp.ndarray, kernel: jnp.ndarray) -> jnp.ndarray:
         padding="SAME",
         dimension_numbers=("NHWC", "HWIO", "NHWC"),
         feature_group_count=b * c,
+        precision=precision,
     )
     return jnp.transpose(out.reshape(hx, wx, b, c), (2, 0, 1, 3))
 
@@ -70,39 +88,106 @@ def shift_depthwise_xcorr(f_x: jnp.ndarray, kernel: jnp.ndarray) -> jnp.ndarray:
     return shifted_product_sum(xp, jnp.transpose(kernel, (1, 2, 0, 3))[:, :, :, None, None, :])
 
 
-@functools.partial(jax.custom_vjp, nondiff_argnums=(2,))
-def _fast_depthwise_xcorr(f_x: jnp.ndarray, kernel: jnp.ndarray, interpret: bool) -> jnp.ndarray:
+@functools.partial(jax.custom_jvp, nondiff_argnums=(2,))
+def fast_depthwise_xcorr(f_x: jnp.ndarray, kernel: jnp.ndarray, interpret: bool = False) -> jnp.ndarray:
+    """The Pallas kernel (:func:`~automatch_jax.ops.xcorr_pallas.pallas_depthwise_xcorr`), differentiable to any order.
+
+    Cross-correlation is bilinear, so its tangent is ``xcorr(dF_x, F_z) + xcorr(F_x, dF_z)``, computed by the XLA
+    path (linear, hence transposable for reverse mode); the primal stays the kernel at every order, so
+    ``jax.grad``, ``jax.grad(jax.grad(...))`` and Hessian-vector products all work and equal the XLA path's.
+    Shapes as in :func:`xla_depthwise_xcorr`; ``interpret=True`` runs the kernel off GPU (tests).
+    """
     return pallas_depthwise_xcorr(f_x, kernel, interpret=interpret)
 
 
-def _fast_forward(f_x: jnp.ndarray, kernel: jnp.ndarray, interpret: bool):
-    return pallas_depthwise_xcorr(f_x, kernel, interpret=interpret), (f_x, kernel)
+@fast_depthwise_xcorr.defjvp
+def _fast_depthwise_xcorr_jvp(interpret: bool, primals, tangents):
+    f_x, kernel = primals
+    d_x, d_kernel = tangents
+    out = fast_depthwise_xcorr(f_x, kernel, interpret)
+    return out, xla_depthwise_xcorr(d_x, kernel) + xla_depthwise_xcorr(f_x, d_kernel)
 
 
-def _fast_backward(interpret: bool, residuals, grad: jnp.ndarray):
-    return jax.vjp(xla_depthwise_xcorr, *residuals)[1](grad)
+def self_check_probe() -> tuple[np.ndarray, np.ndarray]:
+    """The self-check's inputs: float32 F_x (2, 32, 32, 32) and F_z (2, 7, 7, 32), standard normal, fixed seed."""
+    rng = np.random.default_rng(0)
+    return rng.normal(size=(2, 32, 32, 32)).astype(np.float32), rng.normal(size=(2, 7, 7, 32)).astype(np.float32)
 
 
-_fast_depthwise_xcorr.defvjp(_fast_forward, _fast_backward)
+def pallas_self_check(interpret: bool = False) -> tuple[bool, str]:
+    """Runs the kernel once on a fixed probe and compares it with the XLA path at HIGHEST precision.
+
+    Returns ``(passed, detail)``; passed when the kernel compiled, ran and its largest error is within
+    ``SELF_CHECK_RTOL`` of the reference's largest magnitude. Safe to call while tracing (``jax.jit``, ``vmap``,
+    export): both sides are compiled ahead of time and run on host arrays, outside any trace.
+    """
+    x, k = self_check_probe()
+
+    def run(fn) -> np.ndarray:
+        return np.asarray(jax.jit(fn).lower(x, k).compile()(x, k))
+
+    try:
+        fast = run(functools.partial(pallas_depthwise_xcorr, interpret=interpret))
+    except Exception as exc:  # a Pallas/Triton lowering or compile failure on this GPU or JAX version
+        return False, f"{type(exc).__name__}: {exc}"
+    reference = run(functools.partial(xla_depthwise_xcorr, precision=jax.lax.Precision.HIGHEST))
+    error = float(np.max(np.abs(fast - reference)) / np.max(np.abs(reference)))
+    if not np.isfinite(error) or error > SELF_CHECK_RTOL:
+        return False, f"relative error {error:.3g} against XLA at HIGHEST precision (limit {SELF_CHECK_RTOL:g})"
+    return True, f"relative error {error:.3g} against XLA at HIGHEST precision"
+
+
+@functools.cache
+def _self_check_once() -> bool:
+    passed, detail = pallas_self_check()
+    if passed:
+        log.info("pallas depthwise xcorr enabled (%s)", detail)
+    else:
+        log.warning("pallas depthwise xcorr unavailable, using XLA (%s)", detail)
+    return passed
+
+
+def fast_path_available() -> bool:
+    """True on a GPU backend where the Pallas kernel passed :func:`pallas_self_check` (run once per process).
+
+    ``AUTOMATCH_XCORR=xla`` or ``shift`` disables it; ``AUTOMATCH_XCORR=pallas`` enables it without the check.
+    """
+    choice = os.environ.get(ENV_SWITCH, "").lower()
+    if choice in ("xla", "shift") or jax.default_backend() != "gpu":
+        return False
+    return choice == "pallas" or _self_check_once()
+
+
+IMPLEMENTATIONS = ("auto", "xla", "shift", "pallas")
+
+
+def auto_implementation() -> str:
+    """What ``impl="auto"`` runs now: ``$AUTOMATCH_XCORR`` when it is ``xla`` or ``shift`` (read while tracing, so
+    a caller can choose per traced function, as exports do per platform); else ``pallas`` on a GPU where the kernel
+    passed its self-check (or ``AUTOMATCH_XCORR=pallas``), ``shift`` on CPU, ``xla`` elsewhere."""
+    choice = os.environ.get(ENV_SWITCH, "").lower()
+    if choice in ("xla", "shift"):
+        return choice
+    if fast_path_available():
+        return "pallas"
+    return "shift" if jax.default_backend() == "cpu" else "xla"
 
 
 def depthwise_xcorr(f_x: jnp.ndarray, kernel: jnp.ndarray, impl: str = "auto") -> jnp.ndarray:
     """Depthwise cross-correlation (contract of :func:`xla_depthwise_xcorr`) by the fastest available path.
 
-    ``impl="auto"``: the Pallas kernel on a GPU where it passed its self-check and supports the shapes, the sum of
-    shifted slices on CPU, the XLA grouped convolution otherwise; ``"xla"``, ``"shift"`` or ``"pallas"`` force one
-    (``"pallas"`` off GPU runs the kernel in interpret mode, for tests). The Pallas kernel's gradients follow the
-    XLA path.
+    ``impl="auto"``: :func:`auto_implementation`; ``"xla"``, ``"shift"`` or ``"pallas"`` force one (``"pallas"``
+    off GPU runs the kernel in interpret mode, for tests). The Pallas path is differentiable to any order
+    (:func:`fast_depthwise_xcorr`).
     """
-    if impl == "shift" or (impl == "auto" and jax.default_backend() == "cpu"):
+    if impl not in IMPLEMENTATIONS:
+        raise ValueError(f"unknown depthwise xcorr implementation {impl!r}; known: {', '.join(IMPLEMENTATIONS)}")
+    chosen = auto_implementation() if impl == "auto" else impl
+    if chosen == "shift":
         return shift_depthwise_xcorr(f_x, kernel)
-    if impl == "xla" or (
-        impl == "auto" and not (supported(f_x.shape, kernel.shape) and fast_path_available())
-    ):
+    if chosen == "xla":
         return xla_depthwise_xcorr(f_x, kernel)
-    if impl not in ("auto", "pallas"):
-        raise ValueError(f"unknown depthwise xcorr implementation {impl!r}; known: auto, xla, shift, pallas")
-    return _fast_depthwise_xcorr(f_x, kernel, jax.default_backend() != "gpu")
+    return fast_depthwise_xcorr(f_x, kernel, jax.default_backend() != "gpu")
 
 
 @register("dw_xcorr")

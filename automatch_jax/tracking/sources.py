@@ -80,20 +80,12 @@ def _from_capture(name: str, capture: cv2.VideoCapture, what: str) -> FrameSourc
 
 
 def _sequence_source(folder: Path) -> FrameSource | None:
-    """An OTB (``groundtruth_rect*.txt`` + ``img/``) or VOT (``groundtruth.txt`` + ``color/`` or images) folder."""
-    if any(folder.glob("groundtruth_rect*.txt")):
-        from automatch_jax.data.otb import OTBDataset
+    """An OTB (``groundtruth_rect*.txt`` + ``img/``) or VOT (``groundtruth.txt`` + ``color/`` or images) folder,
+    read on its own (a broken sibling folder does not matter)."""
+    from automatch_jax.data.benchmarks import read_sequence_folder
 
-        dataset = OTBDataset(folder.parent, "otb")
-        names = [n for n in dataset.sequence_names if Path(dataset[n].frames[0]).parent.parent == folder]
-        if not names:
-            raise AutomatchError(f"{folder}: looks like an OTB sequence but could not be read as one")
-        sequence = dataset[names[0]]
-    elif (folder / "groundtruth.txt").is_file():
-        from automatch_jax.data.vot import VOTDataset
-
-        sequence = VOTDataset(folder.parent)[folder.name]
-    else:
+    sequence = read_sequence_folder(folder)
+    if sequence is None:
         return None
     missing = [f for f in sequence.frames if not Path(f).is_file()]
     if missing:

@@ -10,8 +10,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from automatch_jax.models.geometry import make_targets
-from automatch_jax.models.losses import tracking_loss
+from automatch_jax.models.losses import pair_loss
 from automatch_jax.models.tracker_net import TrackerNet
 
 AXIS = "batch"
@@ -19,31 +18,22 @@ AXIS = "batch"
 
 @flax.struct.dataclass
 class TrainState:
+    """What a training checkpoint holds: the step (int32 scalar), parameters, BatchNorm statistics, SGD moments."""
+
     step: jnp.ndarray
     params: Any
     batch_stats: Any
     opt_state: Any
 
 
-def loss_fn(net: TrackerNet, params, batch_stats, batch: dict, train: bool, loss_cfg: dict):
-    """Scalar loss and ``(metrics, new batch_stats)`` of one batch (see :func:`tracking_loss`)."""
-    targets = make_targets(net.geometry, batch["x_box"], batch["positive"], loss_cfg.get("radius", 0.5))
-    variables = {"params": params, "batch_stats": batch_stats}
-    if train:
-        out, updates = net.apply(variables, batch["z"], batch["z_box"], batch["x"], train=True, mutable=["batch_stats"])
-        new_stats = updates["batch_stats"]
-    else:
-        out, new_stats = net.apply(variables, batch["z"], batch["z_box"], batch["x"]), batch_stats
-    total, metrics = tracking_loss(out, targets, loss_cfg.get("reg_weight", 1.0), loss_cfg.get("cls", "bce"),
-                                   loss_cfg.get("iou", "log"))
-    return total, (metrics, new_stats)
-
-
 def make_train_step(net: TrackerNet, tx: optax.GradientTransformation, loss_cfg: dict):
     """``step(state, batch) -> (state, metrics)`` for one replica; wrap with ``jax.pmap(..., axis_name=AXIS)``."""
 
     def step(state: TrainState, batch: dict):
-        grad_fn = jax.value_and_grad(lambda p: loss_fn(net, p, state.batch_stats, batch, True, loss_cfg), has_aux=True)
+        def loss(params):
+            return pair_loss(net, {"params": params, "batch_stats": state.batch_stats}, batch, loss_cfg, train=True)
+
+        grad_fn = jax.value_and_grad(loss, has_aux=True)
         (_, (metrics, new_stats)), grads = grad_fn(state.params)
         grads = jax.lax.pmean(grads, AXIS)
         new_stats = jax.lax.pmean(new_stats, AXIS)
@@ -57,8 +47,12 @@ def make_train_step(net: TrackerNet, tx: optax.GradientTransformation, loss_cfg:
 
 
 def make_eval_step(net: TrackerNet, loss_cfg: dict):
+    """``step(state, batch) -> metrics``: the loss of one replica's batch in inference mode, averaged over
+    ``AXIS``; wrap with ``jax.pmap(..., axis_name=AXIS)``."""
+
     def step(state: TrainState, batch: dict):
-        _, (metrics, _) = loss_fn(net, state.params, state.batch_stats, batch, False, loss_cfg)
+        variables = {"params": state.params, "batch_stats": state.batch_stats}
+        _, (metrics, _) = pair_loss(net, variables, batch, loss_cfg, train=False)
         return jax.lax.pmean(metrics, AXIS)
 
     return step

@@ -219,3 +219,22 @@ def test_eval_refuses_private_ground_truth(tmp_path: Path, capsys: pytest.Captur
         capsys, "eval", "--dataset", "got10k_test", "--root", str(root), "--results", str(tmp_path)
     )
     assert code == 2 and "automatch submission" in err
+
+
+def test_conventions(tmp_path: Path, capsys: pytest.CaptureFixture[str], real_sequences: Path) -> None:
+    code, official, err = _run(capsys, "eval", "--example")
+    assert code == 0, err
+    code, out, err = _run(capsys, "eval", "--example", "--convention", "pysot", "--json", str(tmp_path / "p.json"))
+    assert code == 0, err
+    assert "pysot convention" in out.splitlines()[0] and out != official
+    doc = json.loads((tmp_path / "p.json").read_text())
+    assert doc["trackers"]["CSRT"]["convention"] == "pysot"
+    assert len(doc["trackers"]["CSRT"]["thresholds"]["precision_curve"]) == 51
+    # pysot keeps the first frame as written: the static box still scores, but not identically.
+    assert 0 < doc["trackers"]["Static"]["overall"]["success_auc"] < 1
+    _, tracker_dirs = example_paths()
+    code, out, err = _run(
+        capsys, "eval", "--dataset", "vot", "--root", str(real_sequences), "--results", str(tracker_dirs[0]),
+        "--convention", "pytracking",
+    )
+    assert code == 2 and out == "" and err.count("\n") == 1 and "--protocol supervised" in err

@@ -161,3 +161,64 @@ def save_imagery(imagery: Imagery, folder: Path) -> Path:
              "cutouts": [f"{i}.png" for i in range(len(imagery.cutouts))]}
     (folder / INDEX).write_text(json.dumps(index))
     return folder
+
+
+def rotated_boxes(rng: np.random.Generator, n: int, size: tuple[int, int] = (96, 72)) -> np.ndarray:
+    """(n, 8) rotated rectangles x1, y1, ..., x4, y4 (VOT polygons) drifting inside an image of ``size``."""
+    w, h = size
+    centre = np.array([w / 2, h / 2]) + np.cumsum(rng.normal(0, 1.0, (n, 2)), axis=0)
+    centre = np.clip(centre, [12, 12], [w - 12, h - 12])
+    sides = np.abs(rng.uniform(14, 24, 2) + np.cumsum(rng.normal(0, 0.2, (n, 2)), axis=0)) + 4
+    angle = rng.uniform(0, np.pi) + np.cumsum(rng.normal(0, 0.05, n))
+    corners = np.array([[-1, -1], [1, -1], [1, 1], [-1, 1]], dtype=np.float64) / 2
+    out = np.empty((n, 8))
+    for i in range(n):
+        rotation = np.array([[np.cos(angle[i]), -np.sin(angle[i])], [np.sin(angle[i]), np.cos(angle[i])]])
+        out[i] = ((corners * sides[i]) @ rotation.T + centre[i]).ravel()
+    return np.round(out, 3)
+
+
+def write_vot_root(
+    root: Path, rng: np.random.Generator, lengths: tuple[int, ...] = (40, 55), size: tuple[int, int] = (96, 72)
+) -> dict[str, np.ndarray]:
+    """A VOT2019-style folder: ``list.txt``, per sequence ``color/00000001.jpg ...`` (real, tiny JPEG frames),
+    ``groundtruth.txt`` of polygons (the second sequence's first two frames written as x,y,w,h) and the
+    ``sequence`` metadata file vot-toolkit reads. Returns name -> (n, 8) polygons."""
+    names = [f"seq{i}" for i in range(len(lengths))]
+    (root / "list.txt").parent.mkdir(parents=True, exist_ok=True)
+    (root / "list.txt").write_text("\n".join(names) + "\n")
+    frame = np.zeros((size[1], size[0], 3), dtype=np.uint8)
+    polygons = {}
+    for index, (name, n) in enumerate(zip(names, lengths, strict=True)):
+        folder = root / name
+        (folder / "color").mkdir(parents=True)
+        poly = rotated_boxes(rng, n, size)
+        polygons[name] = poly
+        lines = [",".join(f"{v:g}" for v in row) for row in poly]
+        if index == 1:
+            for i in range(2):
+                xs, ys = poly[i, 0::2], poly[i, 1::2]
+                box = [xs.min(), ys.min(), xs.max() - xs.min(), ys.max() - ys.min()]
+                lines[i] = ",".join(f"{v:.3f}" for v in box)
+        (folder / "groundtruth.txt").write_text("\n".join(lines) + "\n")
+        for i in range(1, n + 1):
+            cv2.imwrite(str(folder / "color" / f"{i:08d}.jpg"), frame)
+        (folder / "sequence").write_text(f"channels.color=color/%08d.jpg\nfps=30\nformat=default\nname={name}\n")
+    return polygons
+
+
+def write_tnl2k_root(root: Path, rng: np.random.Generator, n_sequences: int = 4) -> dict[str, np.ndarray]:
+    """TNL2K videos (``imgs/00001.png ...``, ``groundtruth.txt``, ``language.txt``) with a stretch of absent
+    frames annotated 0,0,0,0 in each; returns name -> gt."""
+    gts = {}
+    for i in range(n_sequences):
+        name = f"Video_{i:03d}"
+        n = int(rng.integers(12, 25))
+        gt = random_boxes(rng, n, (1280, 720))
+        start = int(rng.integers(2, n - 3))
+        gt[start : start + int(rng.integers(1, 4))] = 0
+        gts[name] = gt
+        _write_boxes(root / name / "groundtruth.txt", gt, ",", "%d")
+        _touch_images(root / name / "imgs", [f"{k:05d}.png" for k in range(1, n + 1)])
+        (root / name / "language.txt").write_text("the person in red\n")
+    return gts

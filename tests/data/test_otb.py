@@ -28,7 +28,7 @@ def test_real_sequences(real_sequences: Path) -> None:
     np.testing.assert_array_equal(crossing.gt[0], [205, 151, 17, 50])  # tab separated
     assert crossing.attributes == ("SV", "DEF", "BC")
     assert len(rolling) == 164 and rolling.attributes == ("IV", "SV", "MB", "FM", "IPR", "BC")
-    assert all(Path(f).is_file() for f in crossing.frames + rolling.frames)
+    assert all(Path(f).is_file() for f in [*crossing.frames, *rolling.frames])
     assert Path(crossing.frames[0]).name == "0001.jpg" and Path(rolling.frames[-1]).name == "0164.jpg"
 
 

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 
-from automatch_jax.data.benchmarks import BENCHMARKS, load_benchmark
+from automatch_jax.data.benchmarks import BENCHMARKS, load_benchmark, read_sequence_folder
 from automatch_jax.data.got10k import GOT10kDataset
 from automatch_jax.data.lasot import TEST_SEQUENCES, LaSOTDataset
+from automatch_jax.data.sequence import FramePaths
 from automatch_jax.data.trackingnet import TrackingNetDataset
 from automatch_jax.data.vot import VOTDataset, polygon_to_box, read_regions
 from automatch_jax.errors import DatasetError
@@ -19,6 +21,7 @@ from tests.data.fixtures import (
     write_got10k_split,
     write_lasot_root,
     write_trackingnet_split,
+    write_vot_root,
 )
 
 
@@ -140,9 +143,67 @@ def test_tnl2k(tmp_path: Path) -> None:
     seq = load_benchmark("tnl2k", tmp_path)["Cartoon_Robot_1"]
     np.testing.assert_array_equal(seq.gt, gt)
     assert Path(seq.frames[4]).name == "00005.png" and seq.meta["language"] == "the robot on the left"
+    assert not seq.flags["absent"].any()
     (folder / "imgs" / "00006.png").touch()
+    seq = load_benchmark("tnl2k", tmp_path)["Cartoon_Robot_1"]  # the frames are listed when first needed
     with pytest.raises(DatasetError, match="6 images for 5 annotated frames"):
-        load_benchmark("tnl2k", tmp_path)["Cartoon_Robot_1"]
+        seq.frames[0]
+    # 0,0,0,0 marks an absent target (what the toolkit's annos/absent files flag).
+    gt[2] = 0
+    np.savetxt(folder / "groundtruth.txt", gt, fmt="%d", delimiter=",")
+    seq = load_benchmark("tnl2k", tmp_path)["Cartoon_Robot_1"]
+    np.testing.assert_array_equal(seq.flags["absent"], [False, False, True, False, False])
+    np.testing.assert_array_equal(seq.target_visible(), [True, True, False, True, True])
+
+
+def test_frame_paths_are_made_on_demand(tmp_path: Path) -> None:
+    frames = FramePaths(tmp_path / "img", 3, "{:04d}.jpg", 7)
+    assert len(frames) == 3 and frames[0] == str(tmp_path / "img" / "0007.jpg")
+    assert frames[-1].endswith("0009.jpg") and frames[1:] == (frames[1], frames[2]) and list(frames)[2] == frames[2]
+    with pytest.raises(IndexError):
+        frames[3]
+    calls = []
+
+    def lister() -> list[str]:
+        calls.append(1)
+        return ["b.png", "c.png"]
+
+    listed = FramePaths(tmp_path, 2, lister=lister)
+    assert not calls and len(listed) == 2  # the length needs no listing
+    assert [Path(f).name for f in listed] == ["b.png", "c.png"] and len(calls) == 1
+    with pytest.raises(DatasetError, match="2 images for 3 annotated frames"):
+        FramePaths(tmp_path, 3, lister=lister)[0]
+
+
+def test_a_sequence_folder_loads_on_its_own(tmp_path: Path) -> None:
+    from automatch_jax.tracking.sources import open_source
+
+    gt = random_boxes(np.random.default_rng(0), 4)
+    for name in ("Crossing", "Mine"):
+        (tmp_path / "DATA" / name / "img").mkdir(parents=True)
+        np.savetxt(tmp_path / "DATA" / name / "groundtruth_rect.txt", gt, fmt="%d", delimiter=",")
+        for i in range(1, 5):
+            cv2.imwrite(str(tmp_path / "DATA" / name / "img" / f"{i:04d}.jpg"), np.zeros((8, 8, 3), np.uint8))
+    # Broken siblings: a bad annotation, a VOT folder missing from its list.
+    (tmp_path / "DATA" / "Broken").mkdir()
+    (tmp_path / "DATA" / "Broken" / "groundtruth_rect.txt").write_text("1,2,x,4\n")
+    (tmp_path / "DATA" / "list.txt").write_text("Missing\n")
+    with pytest.raises(DatasetError, match="Broken"):
+        list(load_benchmark("otb", tmp_path / "DATA"))
+    for name in ("Crossing", "Mine"):
+        seq = read_sequence_folder(tmp_path / "DATA" / name)
+        assert seq is not None and len(seq) == 4
+        np.testing.assert_array_equal(seq.gt, gt)
+        source = open_source(tmp_path / "DATA" / name)  # what 'automatch track DATA/<name>' opens
+        assert source.length == 4
+    assert read_sequence_folder(tmp_path / "DATA" / "Crossing").attributes == ("SV", "DEF", "BC")
+    write_vot_root(tmp_path / "VOT", np.random.default_rng(0), lengths=(5,))
+    (tmp_path / "VOT" / "list.txt").write_text("seq0\nMissing\n")
+    with pytest.raises(DatasetError, match="lack groundtruth.txt"):
+        load_benchmark("vot", tmp_path / "VOT")
+    seq = read_sequence_folder(tmp_path / "VOT" / "seq0")
+    assert seq is not None and seq.name == "seq0" and len(seq) == 5
+    assert read_sequence_folder(tmp_path / "VOT") is None
 
 
 def test_vot_on_the_real_bag_sequence(real_sequences: Path) -> None:
@@ -172,6 +233,7 @@ def test_vot_formats(tmp_path: Path) -> None:
     assert np.isnan(seq.gt[1]).all() and np.isnan(seq.gt[3]).all()
     np.testing.assert_array_equal(seq.gt[2], [1, 1, 4, 4])
     np.testing.assert_array_equal(seq.flags["occlusion"], [False, True, False, False])
+    np.testing.assert_array_equal(seq.flags["rectangle"], [True, True, False, False])  # written x,y,w,h
     assert seq.attributes == ("occlusion",)
     (folder / "groundtruth.txt").write_text("m1,2,3\n")
     with pytest.raises(DatasetError, match="segmentation mask"):

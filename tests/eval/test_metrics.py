@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from automatch_jax.data.sequence import Sequence
+from automatch_jax.errors import AutomatchError
 from automatch_jax.eval import metrics as m
 from automatch_jax.eval.protocols import PROTOCOLS, get_protocol
 
@@ -48,6 +49,9 @@ def test_known_values() -> None:
     # Normalised by the ground truth's size: (10/20, 0/40) -> 0.5.
     assert m.normalized_center_error(np.array([[10.0, 0, 20, 40]]), np.array([[0.0, 0, 20, 40]]))[0] == 0.5
     assert m.normalized_center_error(box, np.array([[0.0, 0, 0, 10]]))[0] == np.inf
+    # The toolkits divide each centre by the size, then subtract: 3.25/5 - 3/5 is just above 0.05.
+    assert m.normalized_center_error(np.array([[1.25, 0, 5, 8]]), np.array([[1.0, 0, 5, 8]]))[0] > 0.05
+    assert m.center_error(np.array([[3.0, 4, 1, 1]]), np.array([[0.0, 0, 1, 1]]))[0] == 5.0
     # Success counts IoU strictly above a threshold, precision an error at most the threshold.
     assert m.success_curve(np.array([0.5]))[10] == 0.0 and m.success_curve(np.array([0.5]))[9] == 1.0
     assert m.precision_curve(np.array([20.0]))[20] == 1.0 and m.precision_curve(np.array([20.5]))[20] == 0.0
@@ -96,6 +100,11 @@ def test_registry() -> None:
     assert set(PROTOCOLS) == {"otb", "trackingnet", "vot", "lasot", "tnl2k", "got10k"}
     with pytest.raises(ValueError, match="unknown evaluation protocol 'x'"):
         get_protocol("x")
+    assert get_protocol("lasot", "pysot").name == "lasot" and get_protocol("otb", "pytracking").name == "otb"
+    with pytest.raises(AutomatchError, match="unknown convention 'mine'"):
+        get_protocol("otb", "mine")
+    with pytest.raises(AutomatchError, match="supervised"):
+        get_protocol("vot", "pysot")
 
 
 def test_otb_replaces_the_first_box() -> None:
@@ -116,6 +125,16 @@ def test_lasot_rules() -> None:
     assert result.success_curve[0] == pytest.approx(3 / 5)
     assert result.precision_curve[0] == pytest.approx(4 / 5)
     assert get_protocol("tnl2k").evaluate_sequence(boxes, _seq(gt, "tnl2k"), None).success_curve[0] == 0.8
+
+
+def test_tnl2k_drops_absent_frames() -> None:
+    # Frame 2 is absent (0,0,0,0): removed from the counts, still in the denominator of 4; frame 3 is lost.
+    gt = np.array([[10.0, 10, 20, 20], [10, 10, 20, 20], [0, 0, 0, 0], [10, 10, 20, 20]])
+    boxes = np.array([[10.0, 10, 20, 20], [10, 10, 20, 20], [300, 300, 20, 20], [300, 300, 20, 20]])
+    flags = {"absent": np.all(gt == 0, axis=1)}
+    result = get_protocol("tnl2k").evaluate_sequence(boxes, _seq(gt, "tnl2k", flags=flags), None)
+    assert result.precision_curve[20] == pytest.approx(2 / 4)  # not 3/4 with the absent frame a "success"
+    assert result.norm_precision_curve[20] == pytest.approx(2 / 4) and result.success_curve[0] == 0.5
 
 
 def test_got10k_rules() -> None:

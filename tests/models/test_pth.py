@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from automatch_jax.errors import AutomatchError
-from automatch_jax.models.pth import load_pth
+from automatch_jax.models.weights.pth import load_pth
 
 
 class _Storage:

@@ -11,7 +11,7 @@ import pytest
 from automatch_jax.models.geometry import make_targets
 from automatch_jax.models.losses import tracking_loss
 from automatch_jax.models.tracker_net import TrackerNet
-from automatch_jax.ops import OPERATOR_NAMES
+from automatch_jax.ops import OPERATOR_NAMES, PAPER_CLS_OPERATORS, PAPER_REG_OPERATORS
 
 SMALL = {
     "backbone": "tiny",
@@ -42,7 +42,7 @@ def planted_pairs(rng: np.random.Generator, n: int, z_size: int = 63, x_size: in
 
 
 def test_template_then_track_equals_the_training_call() -> None:
-    net = TrackerNet(cls_operators=("transformer", "film"), reg_operators=("film", "pairwise"), **SMALL)
+    net = TrackerNet(cls_operators=PAPER_CLS_OPERATORS, reg_operators=PAPER_REG_OPERATORS, **SMALL)
     z, z_boxes, x, _ = planted_pairs(np.random.default_rng(0), 2)
     variables = net.init(jax.random.PRNGKey(0), z, z_boxes, x)
     template = jax.jit(lambda v, z, b: net.apply(v, z, b, method=TrackerNet.template))
@@ -79,7 +79,7 @@ def test_unknown_operator_is_named() -> None:
         net.init(jax.random.PRNGKey(0), z, z_boxes, x)
 
 
-CONFIGS = [((name,), (name,)) for name in OPERATOR_NAMES] + [(("transformer", "film"), ("film", "pairwise"))]
+CONFIGS = [((name,), (name,)) for name in OPERATOR_NAMES] + [(PAPER_CLS_OPERATORS, PAPER_REG_OPERATORS)]
 
 
 @pytest.mark.parametrize(

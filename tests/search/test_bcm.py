@@ -13,9 +13,9 @@ from automatch_jax.models.bcm import SearchCell, binary_straight_through, potent
 from automatch_jax.models.geometry import make_targets  # noqa: F401  (the search loss uses it)
 from automatch_jax.ops import OPERATOR_NAMES
 from automatch_jax.search.bilevel import SearchState, arch_gradient, make_search_step
-from automatch_jax.search.run import search_network, tracker_search_loss
+from automatch_jax.search.model import search_network, tracker_search_loss
 from automatch_jax.train.config import load_config
-from automatch_jax.train.loop import init_variables
+from automatch_jax.train.runner import init_variables
 from tests.search.planted import PlantedNet, planted_batch, planted_loss
 from tests.train.test_train import SMOKE
 

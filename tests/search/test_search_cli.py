@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -14,7 +15,8 @@ import pytest
 from automatch_jax.cli.main import main
 from automatch_jax.data.imagery import Imagery
 from automatch_jax.errors import AutomatchError
-from automatch_jax.search.run import apply_arch, load_arch, search
+from automatch_jax.search.arch import apply_arch, load_arch
+from automatch_jax.search.run import search
 from automatch_jax.train.config import load_config
 from tests.data.fixtures import save_imagery
 from tests.train.test_train import SMOKE
@@ -27,13 +29,18 @@ def imagery() -> Imagery:
 
 def test_smoke_search_writes_the_result_and_resumes(tmp_path: Path, imagery: Imagery) -> None:
     config = load_config(SMOKE)
-    config.search.update(steps=8, log_every=2, checkpoint_every=2, space=("dw_xcorr", "film", "pairwise", "add"))
+    config.search.update(steps=8, log_every=2, checkpoint_every=2, space=("dw_xcorr", "film", "pairwise", "add"),
+                         workers=0)
     out = tmp_path / "arch.json"
-    search(config, out, max_steps=4, imagery=imagery, progress=False)  # "killed" after 4 steps
+    search(config, out, max_steps=4, imagery=imagery, progress=False)
+    # killed while writing the checkpoint of step 4: step 4 is logged but only step 2 is saved
+    shutil.rmtree(tmp_path / "arch_search" / "checkpoints" / "4")
     result = search(config, out, imagery=imagery, progress=False)
-    assert result["steps"] == 8 and result["order"] == "second"
+    assert result["steps"] == 8 and result["order"] == "second" and result["method"] == "bcm"
     assert result["settings"]["arch_lr"] == config.search.arch_lr and result["settings"]["batch_size"] == 8
     assert [h["step"] for h in result["history"]] == [0, 2, 4, 6, 8]
+    metrics = (tmp_path / "arch_search" / "metrics.jsonl").read_text().splitlines()
+    assert [json.loads(line)["step"] for line in metrics] == [2, 4, 6, 8]
     for branch in ("cls", "reg"):
         kept = result[branch]["operators"]
         assert len(kept) == 2 and set(kept) <= set(result["space"])
@@ -46,13 +53,14 @@ def test_smoke_search_writes_the_result_and_resumes(tmp_path: Path, imagery: Ima
 
 def test_ablations_scalar_and_random(tmp_path: Path, imagery: Imagery) -> None:
     config = load_config(SMOKE)
-    config.search.update(steps=5, scalar=True, order="first")
+    config.search.update(steps=5, scalar=True, order="first", workers=0)
     result = search(config, tmp_path / "scalar.json", imagery=imagery, progress=False)
     assert all(len(row) == 1 for row in result["manipulators"]["cls"])
     config.search.random = True
     a = search(config, tmp_path / "random_a.json", progress=False)
     b = search(config, tmp_path / "random_b.json", progress=False)
     assert a["method"] == "random" and a["cls"] == b["cls"] and a["reg"] == b["reg"]
+    assert set(a) == set(result)  # one schema for both methods
     choices = set()
     for seed in range(6):
         config.search.seed = seed

@@ -1,10 +1,12 @@
-"""Training: the optimiser's phases, data parallelism on two fake devices, exact resume, the final checkpoint."""
+"""Training: the optimiser's phases, data parallelism on two fake devices, exact resume (log lines included), the
+final checkpoint and its dtype, and runs that are refused before any work."""
 
 from __future__ import annotations
 
 import itertools
 import json
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -17,6 +19,7 @@ import optax
 import pytest
 
 from automatch_jax.data.imagery import Imagery
+from automatch_jax.errors import AutomatchError
 from automatch_jax.tracking import Tracker, load_checkpoint
 from automatch_jax.train.config import load_config
 from automatch_jax.train.loop import train
@@ -60,23 +63,44 @@ def _params(model_dir: Path) -> list[np.ndarray]:
     return jax.tree_util.tree_leaves(load_checkpoint(model_dir).variables)
 
 
-def test_killed_run_resumes_exactly(tmp_path: Path, imagery: Imagery) -> None:
+def _logged_steps(out: Path) -> list[int]:
+    return [json.loads(line)["step"] for line in (out / "metrics.jsonl").read_text().splitlines()]
+
+
+def test_killed_run_resumes_exactly_and_logs_every_step_once(tmp_path: Path, imagery: Imagery) -> None:
     config = load_config(SMOKE)
-    config.train.update(steps=12, checkpoint_every=6, log_every=6, eval_every=6)
+    config.train.update(steps=8, checkpoint_every=4, log_every=2, eval_every=4, workers=0)
     straight = train(config, tmp_path / "straight", imagery=imagery, progress=False)
-    train(config, tmp_path / "resumed", max_steps=6, imagery=imagery, progress=False)  # "killed" at step 6
+    train(config, tmp_path / "resumed", max_steps=6, imagery=imagery, progress=False)
+    # killed while writing the checkpoint of step 6: steps 5 and 6 are logged but only step 4 is saved
+    shutil.rmtree(tmp_path / "resumed" / "checkpoints" / "6")
     resumed = train(config, tmp_path / "resumed", imagery=imagery, progress=False)
     for a, b in zip(_params(straight), _params(resumed), strict=True):
-        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
-    log = [json.loads(line) for line in (tmp_path / "resumed" / "metrics.jsonl").read_text().splitlines()]
-    assert [entry["step"] for entry in log] == [6, 12]
+        np.testing.assert_array_equal(a, b)
+    assert _logged_steps(tmp_path / "resumed") == [2, 4, 6, 8]
     assert (tmp_path / "resumed" / "tensorboard").is_dir()
     checkpoint = load_checkpoint(resumed)
-    assert checkpoint.info["steps"] == 12 and checkpoint.model["backbone"] == "tiny"
+    assert checkpoint.info["steps"] == 8 and checkpoint.model["backbone"] == "tiny"
     tracker = Tracker.from_checkpoint(checkpoint)  # the final checkpoint is what the tracker loads
     frame = np.full((120, 160, 3), 100, np.uint8)
     tracker.init(frame, (60, 40, 30, 30))
     tracker.update(frame)
+
+
+def test_runs_without_steps_and_folders_of_another_model_are_refused(tmp_path: Path, imagery: Imagery) -> None:
+    config = load_config(SMOKE)
+    config.train.update(steps=2, checkpoint_every=2, log_every=2, eval_every=2, workers=0)
+    for bad in (0, -3):
+        with pytest.raises(AutomatchError, match=f"--max-steps {bad}: a run needs at least 1 step"):
+            train(config, tmp_path / "none", max_steps=bad, imagery=imagery, progress=False)
+    assert not (tmp_path / "none").exists()
+    train(config, tmp_path / "run", imagery=imagery, progress=False)
+    other = load_config(SMOKE)
+    other.train.update(steps=4, workers=0)
+    other.model.channels = 8
+    with pytest.raises(AutomatchError, match="holds checkpoints of a different model") as caught:
+        train(other, tmp_path / "run", imagery=imagery, progress=False)
+    assert "\n" not in str(caught.value) and "in the checkpoint" in str(caught.value)
 
 
 TWO_DEVICES = textwrap.dedent(
@@ -87,23 +111,24 @@ TWO_DEVICES = textwrap.dedent(
     from automatch_jax.train.config import load_config
     from automatch_jax.data.imagery import Imagery
     from automatch_jax.data.pairs import PairConfig, PairLoader
-    from automatch_jax.train.loop import shard_batch, init_variables, train
+    from automatch_jax.train.loop import train
     from automatch_jax.train.optim import make_optimizer
+    from automatch_jax.train.runner import init_variables, replicate, to_devices
     from automatch_jax.train.step import AXIS, TrainState, make_train_step
 
     assert jax.local_device_count() == 2, jax.devices()
     config = load_config(sys.argv[1])
+    config.train.workers = 0
     imagery = Imagery.builtin(cutouts=12)
     net = build_network(config.model)
     tx = make_optimizer(config.train, config.train.steps)
     v = init_variables(net, config, 0)
-    state = TrainState(np.zeros((), np.int32), v["params"], v["batch_stats"], tx.init(v["params"]))
-    state = jax.tree_util.tree_map(lambda a: np.broadcast_to(np.asarray(a), (2, *np.shape(a))), state)
+    state = replicate(TrainState(np.zeros((), np.int32), v["params"], v["batch_stats"], tx.init(v["params"])))
     step = jax.pmap(make_train_step(net, tx, dict(config.loss)), axis_name=AXIS)
     g = net.geometry
-    loader = PairLoader(imagery, PairConfig(exemplar_size=g.exemplar_size, search_size=g.search_size), 8, 0)
-    for k in range(3):
-        state, metrics = step(state, shard_batch(loader.batch(k), 2))
+    loader = PairLoader(imagery, PairConfig(exemplar_size=g.exemplar_size, search_size=g.search_size), 8, 0, 0)
+    for k, batch in loader.iterate(0, 3):
+        state, metrics = step(state, to_devices(batch))
     same = all(np.array_equal(a[0], a[1]) for a in jax.tree_util.tree_leaves((state.params, state.batch_stats)))
     train(config, sys.argv[2], imagery=imagery, progress=False)
     print(json.dumps({"replicas_identical": bool(same)}))
@@ -122,19 +147,22 @@ def test_data_parallel_training_on_two_fake_devices(tmp_path: Path) -> None:
     first, last = log[0], log[-1]
     assert last["loss"] < first["loss"], (first, last)
     assert last["val_loss"] < log[[e.get("val_loss") is not None for e in log].index(True)]["val_loss"] * 1.5
+    assert load_checkpoint(out / "model").info["devices"] == 2
 
 
-def test_bfloat16_compute_trains_and_saves_float32_weights(tmp_path: Path, imagery: Imagery) -> None:
+def test_bfloat16_compute_trains_and_the_checkpoint_says_so_once(tmp_path: Path, imagery: Imagery) -> None:
     config = load_config(SMOKE)
-    config.train.update(steps=4, log_every=2, eval_every=4, checkpoint_every=4, dtype="bfloat16")
+    config.train.update(steps=4, log_every=2, eval_every=4, checkpoint_every=4, dtype="bfloat16", workers=0)
     model = train(config, tmp_path / "bf16", imagery=imagery, progress=False)
     log = [json.loads(line) for line in (tmp_path / "bf16" / "metrics.jsonl").read_text().splitlines()]
     assert all(np.isfinite(entry["loss"]) for entry in log)
     checkpoint = load_checkpoint(model)
-    assert checkpoint.info["dtype"] == "bfloat16"
+    # the weights are float32; the compute dtype they were trained with is the model's dtype, and only that
+    assert checkpoint.model["dtype"] == "bfloat16" and "dtype" not in checkpoint.info
     assert all(leaf.dtype == np.float32 for leaf in jax.tree_util.tree_leaves(checkpoint.variables["params"]))
-    from automatch_jax.train.loop import compute_dtype
+    Tracker.from_checkpoint(checkpoint)  # loads as a bfloat16 tracker
+    from automatch_jax.train.runner import compute_dtype
 
     assert compute_dtype("auto") == jnp.float32  # CPU
-    with pytest.raises(Exception, match="not a dtype"):
+    with pytest.raises(AutomatchError, match="not a dtype"):
         compute_dtype("bfloat17")

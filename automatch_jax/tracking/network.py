@@ -1,0 +1,102 @@
+"""The network as the tracker runs it: two pure functions and the arrays they take (:class:`Network`), built from a
+Flax :class:`~automatch_jax.models.tracker_net.TrackerNet` and its variables (:func:`flax_network`) or from an export
+folder (:func:`automatch_jax.tracking.export.exported_network`); and the one check that a checkpoint's weights fit
+its config (:func:`checkpoint_network`)."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from automatch_jax.errors import AutomatchError
+from automatch_jax.models.checkpoint import CheckpointError, TrackerCheckpoint
+from automatch_jax.models.config import DTYPES, build_network
+from automatch_jax.models.fold import apply_folded, fold_batchnorm
+from automatch_jax.models.geometry import ScoreGeometry, decode_boxes
+from automatch_jax.models.tracker_net import TrackerNet, example_inputs
+
+
+@dataclasses.dataclass(frozen=True)
+class Network:
+    """What the tracker core calls, inside its compiled steps (both functions must be traceable):
+
+    - ``template(params, z, z_box) -> exemplar``: ``z`` (B, Ez, Ez, 3) float32 RGB exemplar crops on 0..255,
+      ``z_box`` (B, 4) float32 ``x0, y0, x1, y1`` in crop pixels; ``exemplar`` a pytree of (B, ...) arrays.
+    - ``track(params, exemplar, x) -> (scores, boxes)``: ``x`` (B, Es, Es, 3) float32 RGB search crops on 0..255;
+      ``scores`` (B, S, S) target probabilities, ``boxes`` (B, S, S, 4) ``x0, y0, x1, y1`` in search-crop pixels.
+
+    Attributes:
+      geometry: crop sizes and where the S x S score cells lie in the search crop.
+      template, track: the two functions above.
+      params: the arrays passed to them as ``params`` (device arrays; ``None`` where the weights are inside the
+        functions, as in an export). Read at every call, so weights of the same shapes can be swapped in.
+      module: the Flax network when built from one (``None`` otherwise).
+    """
+
+    geometry: ScoreGeometry
+    template: Callable[[Any, jnp.ndarray, jnp.ndarray], Any]
+    track: Callable[[Any, Any, jnp.ndarray], tuple[jnp.ndarray, jnp.ndarray]]
+    params: Any = None
+    module: TrackerNet | None = None
+
+
+def inference_variables(net: TrackerNet, variables: dict, fold: bool = True) -> dict:
+    """``variables`` as device arrays, with every BatchNorm folded into the convolution before it when ``fold``
+    (:func:`~automatch_jax.models.fold.fold_batchnorm`; run them with
+    :func:`~automatch_jax.models.fold.apply_folded`)."""
+    if fold:
+        z, z_box, x = example_inputs(net)
+        variables = fold_batchnorm(lambda: net.apply(variables, z, z_box, x), variables)
+    return jax.tree_util.tree_map(jnp.asarray, variables)
+
+
+def predict(net: TrackerNet, variables: dict, exemplar: dict, x: jnp.ndarray) -> tuple[jnp.ndarray, jnp.ndarray]:
+    """(B, Es, Es, 3) RGB search crops -> (B, S, S) target probabilities and (B, S, S, 4) boxes ``x0, y0, x1, y1``
+    in crop pixels (BatchNorm folded or not)."""
+    out = apply_folded(net, variables, exemplar, x, method=TrackerNet.track)
+    return jax.nn.sigmoid(out["cls"]), decode_boxes(net.geometry, out["reg"])
+
+
+def template(net: TrackerNet, variables: dict, z: jnp.ndarray, z_box: jnp.ndarray) -> dict:
+    """The exemplar state ``{"f_z", "z_mask"}`` of (B, Ez, Ez, 3) RGB crops and their (B, 4) boxes."""
+    return apply_folded(net, variables, z, z_box, method=TrackerNet.template)
+
+
+def flax_network(net: TrackerNet, variables: dict, fold: bool = True) -> Network:
+    """The :class:`Network` of a Flax ``net`` and its ``variables`` (BatchNorm folded when ``fold``)."""
+    return Network(
+        geometry=net.geometry,
+        template=lambda params, z, z_box: template(net, params, z, z_box),
+        track=lambda params, exemplar, x: predict(net, params, exemplar, x),
+        params=inference_variables(net, variables, fold),
+        module=net,
+    )
+
+
+def checkpoint_network(checkpoint: TrackerCheckpoint, dtype: str | None = None) -> TrackerNet:
+    """The checkpoint's network, computing in ``dtype`` (``float32`` | ``bfloat16`` | ``float16``; default: the
+    checkpoint's), once its config is valid and its weights fit it: one :class:`CheckpointError` line otherwise."""
+    model = dict(checkpoint.model)
+    if dtype is not None:
+        if dtype not in DTYPES:
+            raise AutomatchError(f"dtype {dtype!r} is not one of {', '.join(DTYPES)}")
+        model["dtype"] = dtype
+    try:
+        net = build_network(model)
+        z, z_box, x = example_inputs(net)  # also checks the crop geometry
+    except (AutomatchError, ValueError) as exc:
+        raise CheckpointError(f"checkpoint {checkpoint.name}: invalid model config ({exc})") from None
+    expected = jax.eval_shape(lambda: net.init(jax.random.PRNGKey(0), z, z_box, x))
+    got = jax.tree_util.tree_map(lambda a: jax.ShapeDtypeStruct(np.shape(a), jnp.float32), checkpoint.variables)
+    same_tree = jax.tree_util.tree_structure(expected) == jax.tree_util.tree_structure(got)
+    if not same_tree or any(
+        a.shape != b.shape
+        for a, b in zip(jax.tree_util.tree_leaves(expected), jax.tree_util.tree_leaves(got), strict=True)
+    ):
+        raise CheckpointError(f"checkpoint {checkpoint.name}: its weights do not fit its model config")
+    return net
