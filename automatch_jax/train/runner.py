@@ -403,7 +403,7 @@ class Runner:
         logger = MetricsLogger(self.work, start, chief)
         bar = tqdm(total=plan.stop, initial=start, desc=plan.name, unit="step", disable=not (plan.progress and chief))
         steps = zip(*(loader.iterate(start, plan.stop) for loader in self.loaders.values()), strict=True)
-        batches = prefetch_to_devices(((drawn[0][0], tuple(b for _, b in drawn)) for drawn in steps))
+        batches = prefetch_to_devices((drawn[0][0], tuple(b for _, b in drawn)) for drawn in steps)
         began = last = time.perf_counter()
         timed_from = None
         try:

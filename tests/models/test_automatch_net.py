@@ -131,7 +131,7 @@ def _train(net: AutoMatchNet, steps: int, lr: float = 3e-3):
 
 
 def test_the_whole_network_overfits_a_fixed_batch() -> None:
-    history, grads = _train(AutoMatchNet(**SMALL), 120)
+    history, grads = _train(AutoMatchNet(**SMALL), 80)
     first, last = history[0], history[-1]
     assert all(np.isfinite(v) for row in history for v in row.values())
     assert last["loss"] < 0.3 * first["loss"], (first, last)
