@@ -249,15 +249,19 @@ def _rule(section: str, key: str, default: Any) -> Rule:
 
 def _model_rules() -> dict[str, Rule]:
     """``config.model``: the keys of :func:`default_model_config` and every other field ``build_network`` takes."""
+    from automatch_jax.models.automatch import AutoMatchNet
     from automatch_jax.models.backbones import BACKBONES
+    from automatch_jax.models.config import ARCHITECTURES
     from automatch_jax.models.tracker_net import TrackerNet
 
     defaults = dict(default_model_config())
-    for name, field in TrackerNet.__dataclass_fields__.items():
-        if name not in ("parent", "name") and name not in defaults:
-            defaults[name] = field.default
+    for module in (TrackerNet, AutoMatchNet):
+        for name, field in module.__dataclass_fields__.items():
+            if name not in ("parent", "name") and name not in defaults:
+                defaults[name] = field.default
     rules = {key: _rule("model", key, value) for key, value in defaults.items()}
     rules["backbone"] = Rule(str, choices=tuple(BACKBONES))
+    rules["arch"] = Rule(str, choices=tuple(ARCHITECTURES))
     return rules
 
 
