@@ -103,6 +103,7 @@ def crop_jax(frame: jnp.ndarray, window: jnp.ndarray, out: int, fill: jnp.ndarra
     rounds sampling positions to 1/32 pixel and uint8 results to integers, so the two differ by a fraction of a
     grey level).
     """
+    frame = jnp.asarray(frame)
     height, width = frame.shape[-3:-1]
     cx, cy, side = window[0], window[1], window[2]
     step = side / out  # frame pixels per crop pixel

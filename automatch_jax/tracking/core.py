@@ -287,12 +287,7 @@ class TrackerCore:
         def one(scores, boxes, state, window, size):
             return select(scores, boxes, state, self._window, window, size, s, out)
 
-        windows = windows.astype(jnp.float32)
-        if len(state) == 1:  # unbatched: vmap can round the selection differently, by one float32 ulp
-            new, score = one(scores[0], boxes[0], state[0], windows[0], sizes[0])
-            state, score = new[None], score[None]
-        else:
-            state, score = jax.vmap(one)(scores, boxes, state, windows, sizes)
+        state, score = jax.vmap(one)(scores, boxes, state, windows.astype(jnp.float32), sizes)
         return state, jnp.concatenate([state, score[:, None].astype(state.dtype)], axis=1)
 
     def _host_step_fn(self, params: Any, exemplar: Any, state: jnp.ndarray, crops: jnp.ndarray,

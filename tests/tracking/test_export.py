@@ -1,8 +1,10 @@
-"""``automatch export``: the serialised steps reload and match the original network; the exported tracker tracks
-like the original one."""
+"""``automatch export``: the serialised steps reload for CPU and CUDA, match the original network and track like the
+live tracker; settings behave as for every tracker; foreign or broken folders fail with one line."""
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
 
 import jax
@@ -12,17 +14,30 @@ import pytest
 
 from automatch_jax.cli.main import main
 from automatch_jax.errors import AutomatchError
+from automatch_jax.models.checkpoint import load_checkpoint
 from automatch_jax.models.config import build_network
 from automatch_jax.models.geometry import decode_boxes
 from automatch_jax.models.tracker_net import TrackerNet
-from automatch_jax.tracking import Tracker, load_checkpoint
-from automatch_jax.tracking.export import ExportedTracker, load_export
+from automatch_jax.tracking import MultiTracker, Tracker
+from automatch_jax.tracking.demo import demo_frames
+from automatch_jax.tracking.export import (
+    PLATFORMS,
+    ExportedTracker,
+    export_tracker,
+    exported_network,
+    load_export,
+)
 
 
-def test_export_reloads_and_matches_the_network(smoke_checkpoint: Path, tmp_path: Path) -> None:
-    out = tmp_path / "export"
+@pytest.fixture(scope="module")
+def smoke_export(smoke_checkpoint: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("export") / "smoke"
     assert main(["export", "--model", str(smoke_checkpoint), "--out", str(out)]) == 0
-    meta, template, track = load_export(out)
+    return out
+
+
+def test_export_reloads_and_matches_the_network(smoke_checkpoint: Path, smoke_export: Path) -> None:
+    meta, template, track = load_export(smoke_export)
     checkpoint = load_checkpoint(smoke_checkpoint)
     net = build_network(checkpoint.model)
     g = net.geometry
@@ -39,18 +54,60 @@ def test_export_reloads_and_matches_the_network(smoke_checkpoint: Path, tmp_path
         np.testing.assert_allclose(scores, jax.nn.sigmoid(ref["cls"]), atol=1e-5, rtol=1e-5)
         np.testing.assert_allclose(boxes, decode_boxes(g, ref["reg"]), atol=1e-4, rtol=1e-5)
     assert meta["name"] == checkpoint.name and meta["geometry"]["search_size"] == g.search_size
+    assert template.platforms == track.platforms == PLATFORMS == ("cpu", "cuda") and meta["platforms"] == ["cpu", "cuda"]
 
 
-def test_exported_tracker_follows_the_original(smoke_checkpoint: Path, tmp_path: Path) -> None:
-    out = tmp_path / "export"
-    main(["export", "--model", str(smoke_checkpoint), "--out", str(out)])
-    original, exported = Tracker.from_pretrained(smoke_checkpoint), ExportedTracker(out)
-    rng = np.random.default_rng(1)
-    frames = [rng.integers(0, 255, (120, 160, 3), dtype=np.uint8) for _ in range(4)]
-    original.init(frames[0], (50, 40, 30, 25))
-    exported.init(frames[0], (50, 40, 30, 25))
+def test_exported_tracker_steps_like_the_live_one(smoke_checkpoint: Path, smoke_export: Path) -> None:
+    frames, gt = demo_frames(5)
+    live, exported = Tracker.from_pretrained(smoke_checkpoint), ExportedTracker(smoke_export)
+    assert exported.name == "smoke" and exported.network.module is None
+    for start in (0, 2):
+        for tracker in (live, exported):
+            tracker.init(frames[start], gt[start])
+        for frame in frames[start + 1 : start + 3]:
+            (box_a, score_a), (box_b, score_b) = live.update(frame), exported.update(frame)
+            np.testing.assert_allclose(box_a, box_b, atol=1e-3)
+            assert abs(score_a - score_b) < 1e-5
+    multi = MultiTracker(exported_network(*load_export(smoke_export)), settings=exported.settings)
+    multi.init(frames[0], np.stack([gt[0], gt[0] + [20, 10, 0, 0]]))
+    boxes, _ = multi.update(frames[1])
+    live.init(frames[0], gt[0])
+    np.testing.assert_allclose(boxes[0], live.update(frames[1])[0], atol=1e-3)
+
+
+def test_exported_settings_are_read_at_every_call(smoke_export: Path) -> None:
+    frames, gt = demo_frames(3)
+    tracker = ExportedTracker(smoke_export, lost_score=0.0)
+    assert tracker.settings.lost_score == 0.0
+    tracker.init(frames[0], gt[0])
+    tracker.settings = tracker.settings.replace(lost_score=1.0)  # nothing can score above 1: lost
+    box, _ = tracker.update(frames[1])
+    np.testing.assert_allclose(box, gt[0], atol=1e-4)
+    assert tracker.lost == 1
+
+
+def test_shipped_model_exports_for_cpu_and_cuda_with_the_depthwise_path_of_each(tmp_path: Path) -> None:
+    """automatch-lite-fast's depthwise convolutions: sums of shifted slices in the CPU branch, grouped convolutions in
+    the CUDA branch, no custom kernel anywhere; the CUDA branch lowers (cross-lowered here) and the CPU branch tracks
+    like the live tracker."""
+    out = export_tracker(load_checkpoint("automatch-lite-fast"), tmp_path / "fast")
+    meta, template, track = load_export(out)
+    assert track.platforms == ("cpu", "cuda")
+    text = track.mlir_module()
+    groups = {int(n) for n in re.findall(r"feature_group_count = (\d+)", text)}
+    assert max(groups) > 1  # the GPU branch's depthwise convolutions
+    assert set(re.findall(r"custom_call @(\w+)", text)) <= {"shape_assertion"}
+    feature = meta["feature_shape"]
+    x = jax.ShapeDtypeStruct((2, meta["geometry"]["search_size"], meta["geometry"]["search_size"], 3), jnp.float32)
+    jax.jit(track.call).trace(jax.ShapeDtypeStruct((2, *feature), jnp.float32),
+                              jax.ShapeDtypeStruct((2, *feature[:2]), jnp.float32), x).lower(
+        lowering_platforms=("cuda",))
+    frames, gt = demo_frames(3)
+    live, exported = Tracker.from_pretrained("automatch-lite-fast"), ExportedTracker(out)
+    for tracker in (live, exported):
+        tracker.init(frames[0], gt[0])
     for frame in frames[1:]:
-        (box_a, score_a), (box_b, score_b) = original.update(frame), exported.update(frame)
+        (box_a, score_a), (box_b, score_b) = live.update(frame), exported.update(frame)
         np.testing.assert_allclose(box_a, box_b, atol=1e-3)
         assert abs(score_a - score_b) < 1e-5
 
@@ -62,4 +119,10 @@ def test_bad_export_folders(tmp_path: Path) -> None:
         (tmp_path / name).write_bytes(b"\x00garbage")
     (tmp_path / "export.json").write_text('{"format": "automatch-export", "version": 1}')
     with pytest.raises(AutomatchError, match="cannot read the serialised functions"):
+        load_export(tmp_path)
+    foreign = jax.export.export(jax.jit(jnp.sin), platforms=("cuda",))(jax.ShapeDtypeStruct((2,), jnp.float32))
+    for name in ("template.jax-export", "track.jax-export"):
+        (tmp_path / name).write_bytes(foreign.serialize())
+    (tmp_path / "export.json").write_text(json.dumps({"format": "automatch-export", "version": 1}))
+    with pytest.raises(AutomatchError, match="exported for cuda only, not for this cpu"):
         load_export(tmp_path)
