@@ -54,7 +54,8 @@ def test_export_reloads_and_matches_the_network(smoke_checkpoint: Path, smoke_ex
         np.testing.assert_allclose(scores, jax.nn.sigmoid(ref["cls"]), atol=1e-5, rtol=1e-5)
         np.testing.assert_allclose(boxes, decode_boxes(g, ref["reg"]), atol=1e-4, rtol=1e-5)
     assert meta["name"] == checkpoint.name and meta["geometry"]["search_size"] == g.search_size
-    assert template.platforms == track.platforms == PLATFORMS == ("cpu", "cuda") and meta["platforms"] == ["cpu", "cuda"]
+    assert template.platforms == track.platforms == PLATFORMS == ("cpu", "cuda")
+    assert meta["platforms"] == ["cpu", "cuda"]
 
 
 def test_exported_tracker_steps_like_the_live_one(smoke_checkpoint: Path, smoke_export: Path) -> None:
@@ -91,7 +92,7 @@ def test_shipped_model_exports_for_cpu_and_cuda_with_the_depthwise_path_of_each(
     the CUDA branch, no custom kernel anywhere; the CUDA branch lowers (cross-lowered here) and the CPU branch tracks
     like the live tracker."""
     out = export_tracker(load_checkpoint("automatch-lite-fast"), tmp_path / "fast")
-    meta, template, track = load_export(out)
+    meta, _template, track = load_export(out)
     assert track.platforms == ("cpu", "cuda")
     text = track.mlir_module()
     groups = {int(n) for n in re.findall(r"feature_group_count = (\d+)", text)}

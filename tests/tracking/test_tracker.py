@@ -128,7 +128,8 @@ def test_frame_types_and_ranges(smoke_checkpoint: Path) -> None:
     expected, score = reference.update(frames[1])
     variants = {"int64": (lambda f: f.astype(np.int64), 0.0), "uint16": (lambda f: f.astype(np.uint16), 0.0),
                 "float32 0..255": (lambda f: f.astype(np.float32), 0.05),
-                "float64 0..1": (lambda f: f / 255.0, 0.05), "float16 0..1": (lambda f: (f / 255).astype(np.float16), 0.5)}
+                "float64 0..1": (lambda f: f / 255.0, 0.05),
+                "float16 0..1": (lambda f: (f / 255).astype(np.float16), 0.5)}
     for name, (convert, tolerance) in variants.items():
         tracker = Tracker.from_pretrained(smoke_checkpoint)
         tracker.init(convert(frames[0]), gt[0])
