@@ -27,10 +27,10 @@ sys.path.insert(0, str(Path(__file__).parent))
 from eval_end_to_end import cpu_name
 
 from automatch_jax.tracking import Tracker
+from automatch_jax.tracking.core import crops_on_device
 from automatch_jax.tracking.demo import demo_frames
 from automatch_jax.tracking.multi import MultiTracker
 from automatch_jax.tracking.opencv import OpenCVTracker
-from automatch_jax.tracking.tracker import crops_on_device
 
 
 def _tracker(model: str, multi: bool, dtype: str, crops: str, fold: bool = True):

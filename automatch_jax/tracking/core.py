@@ -326,7 +326,7 @@ class TrackerCore:
     @staticmethod
     def _sizes(frames: tuple[np.ndarray, ...], index: np.ndarray) -> np.ndarray:
         """(N, 2) ``width, height`` of each target's frame."""
-        return np.array([[frames[k].shape[1], frames[k].shape[0]] for k in index], np.float64)
+        return np.array([[f.shape[1], f.shape[0]] for f in frames], np.float64)[index]
 
     def _start(self, frames: Any, boxes: np.ndarray) -> None:
         """Start tracking the (N, 4) ``boxes`` (:func:`as_boxes`) in ``frames`` (see :meth:`_frames`)."""

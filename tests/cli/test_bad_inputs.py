@@ -8,6 +8,7 @@ or the imagery, training, searching) with one that fails the test. Read-only pla
 from __future__ import annotations
 
 import importlib
+import pkgutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +17,7 @@ import cv2
 import numpy as np
 import pytest
 
+import automatch_jax.cli
 from automatch_jax.cli.main import main
 
 REPO = Path(__file__).resolve().parents[2]
@@ -40,6 +42,9 @@ def _forbid_work(monkeypatch: pytest.MonkeyPatch) -> None:
     def started(*args, **kwargs):
         raise AssertionError("the command started its work before refusing a bad input")
 
+    # every command module is imported first: one imported while patched would keep the patched name for good
+    for command in pkgutil.iter_modules(automatch_jax.cli.__path__, "automatch_jax.cli."):
+        importlib.import_module(command.name)
     for module, name in WORK.values():
         owner = importlib.import_module(module)
         *parents, attribute = name.split(".")

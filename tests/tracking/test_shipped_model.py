@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from automatch_jax.data.benchmarks import load_benchmark
-from automatch_jax.data.crop import CropWindow, crop
+from automatch_jax.data.crop import CropWindow, context_side, crop
 from automatch_jax.errors import AutomatchError
 from automatch_jax.eval.metrics import box_iou
 from automatch_jax.models.checkpoint import DEFAULT_MODEL, shipped_models
@@ -92,18 +92,21 @@ def test_folded_batchnorm_computes_what_the_trained_network_does(name: str | Non
     frames, gt = demo_frames(12)
     folded, unfolded = Tracker.from_pretrained(name), Tracker.from_pretrained(name, fold_batchnorm=False)
     assert "batch_stats" not in folded.network.params and "batch_stats" in unfolded.network.params
-    track = jax.jit(lambda network, params, exemplar, x: network.track(params, exemplar, x), static_argnums=0)
     g = folded.geometry
     for (box_a, score_a), (box_b, score_b) in _one_steps([folded, unfolded], frames, gt, range(0, 11, 2)):
         np.testing.assert_allclose(box_a, box_b, atol=1e-2)
         assert abs(score_a - score_b) < 1e-4
     for i in range(0, 11, 5):
-        for tracker in (folded, unfolded):
-            tracker.init(frames[i], gt[i])
-        np.testing.assert_allclose(folded._exemplar["f_z"], unfolded._exemplar["f_z"], atol=1e-4, rtol=1e-4)
-        cx, cy, side = search_windows(np.r_[gt[i][:2] + gt[i][2:] / 2, gt[i][2:], 0.0], folded.settings, g)
+        (x0, y0, w, h), centre = gt[i], gt[i][:2] + gt[i][2:] / 2
+        window = CropWindow(*centre, context_side(w, h, folded.settings.context), g.exemplar_size)
+        z = crop(frames[i], window)[None, ..., ::-1]
+        z_box = window.to_crop(np.array([x0, y0, x0 + w, y0 + h]))[None].astype(np.float32)
+        exemplar = jax.jit(folded.network.template)(folded.network.params, z, z_box)
+        expected = jax.jit(unfolded.network.template)(unfolded.network.params, z, z_box)
+        np.testing.assert_allclose(exemplar["f_z"], expected["f_z"], atol=1e-4, rtol=1e-4)
+        cx, cy, side = search_windows(np.r_[centre, w, h, 0.0], folded.settings, g)
         x = crop(frames[i + 1], CropWindow(cx, cy, side, g.search_size))[None, ..., ::-1]
-        scores, boxes = track(folded.network, folded.network.params, folded._exemplar, x)
-        expected_scores, expected_boxes = track(unfolded.network, unfolded.network.params, folded._exemplar, x)
+        scores, boxes = jax.jit(folded.network.track)(folded.network.params, exemplar, x)
+        expected_scores, expected_boxes = jax.jit(unfolded.network.track)(unfolded.network.params, exemplar, x)
         np.testing.assert_allclose(scores, expected_scores, atol=1e-5)
         np.testing.assert_allclose(boxes, expected_boxes, atol=1e-3)
