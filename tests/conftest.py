@@ -33,8 +33,11 @@ def pytest_configure(config: pytest.Config) -> None:
     """One persistent XLA compilation cache for the whole run (this process and the CLI subprocesses), set before
     anything compiles: many tests compile the same tracker, training or search step again, and CI's 2 cores spend
     most of the suite compiling. Results do not change: JAX keys the cache by the program and the compiler options."""
-    cache = tempfile.mkdtemp(prefix="automatch-test-xla-cache-")
-    config.stash[_CACHE_KEY] = cache
+    if hasattr(config, "workerinput") and os.environ.get("JAX_COMPILATION_CACHE_DIR"):
+        cache = os.environ["JAX_COMPILATION_CACHE_DIR"]  # a pytest-xdist worker shares its controller's cache
+    else:
+        cache = tempfile.mkdtemp(prefix="automatch-test-xla-cache-")
+        config.stash[_CACHE_KEY] = cache
     jax.config.update("jax_compilation_cache_dir", cache)
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
     os.environ["JAX_COMPILATION_CACHE_DIR"] = cache
