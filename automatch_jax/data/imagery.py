@@ -1,4 +1,4 @@
-"""The real imagery the project may train on (see ``docs/data.md``): photos for backgrounds and object cut-outs
+"""The real imagery the project may train on (see ``docs/training.md``): photos for backgrounds and object cut-outs
 with alpha, fetched from Debian packages and scikit-image, never from a dataset hub.
 
 ``fetch_imagery(dir)`` downloads the Debian packages with ``apt-get download``, unpacks them with ``dpkg -x`` (no

@@ -31,6 +31,9 @@ from automatch_jax.data.tracks import TrackSet
 from automatch_jax.data.training_sets import TRAINING_SETS, load_training_set
 from automatch_jax.errors import AutomatchError, DatasetError
 
+# the data.sources drawn from the imagery cache, each with the settings it takes besides its weight
+SYNTHETIC_SOURCES = {"synthetic": (), "synthetic-video": ("attributes",)}
+
 VALIDATION_EVERY = 10
 
 
@@ -158,7 +161,7 @@ def build_source(sources: Mapping[str, Mapping], imagery: Imagery | None, split:
         weight = float(spec.pop("weight", 1.0))
         if weight == 0:
             continue
-        if name in ("synthetic", "synthetic-video"):
+        if name in SYNTHETIC_SOURCES:
             if imagery is None:
                 raise AutomatchError(f"source {name!r} needs the imagery cache (run `automatch fetch-imagery`)")
             built[name] = SceneSource(imagery) if name == "synthetic" else SyntheticVideoSource(
@@ -170,7 +173,7 @@ def build_source(sources: Mapping[str, Mapping], imagery: Imagery | None, split:
             tracks = load_training_set(name, root, index_dir=index_dir, progress=progress, **spec)
             built[name] = TrackSource(tracks, split)
         else:
-            known = ", ".join(["synthetic", "synthetic-video", *TRAINING_SETS])
+            known = ", ".join([*SYNTHETIC_SOURCES, *TRAINING_SETS])
             raise AutomatchError(f"unknown training source {name!r}; known: {known}")
         weights[name] = weight
     return MixtureSource(built, weights)

@@ -21,6 +21,9 @@ import optax
 
 from automatch_jax.models.geometry import make_targets
 
+CLS_LOSSES = ("bce", "focal")  # the kinds of classification_loss
+IOU_LOSSES = ("log", "linear", "giou")  # the kinds of iou_loss
+
 
 def classification_loss(
     logits: jnp.ndarray, labels: jnp.ndarray, kind: str = "bce", gamma: float = 2.0
@@ -38,7 +41,7 @@ def classification_loss(
         p = jnp.exp(-per_cell)
         return jnp.sum(per_cell * (1 - p) ** gamma) / jnp.maximum(n_pos, 1)
     if kind != "bce":
-        raise ValueError(f"unknown classification loss {kind!r}; known: bce, focal")
+        raise ValueError(f"unknown classification loss {kind!r}; known: {', '.join(CLS_LOSSES)}")
     pos_loss = jnp.sum(jnp.where(positive, per_cell, 0)) / jnp.maximum(n_pos, 1)
     neg_loss = jnp.sum(jnp.where(positive, 0, per_cell)) / jnp.maximum(jnp.sum(~positive), 1)
     return jnp.where(n_pos > 0, 0.5 * pos_loss + 0.5 * neg_loss, neg_loss)
@@ -67,7 +70,7 @@ def iou_loss(pred: jnp.ndarray, target: jnp.ndarray, weight: jnp.ndarray, kind: 
         enclose = (jnp.maximum(pl, tl) + jnp.maximum(pr, tr)) * (jnp.maximum(pt, tt) + jnp.maximum(pb, tb))
         per_cell = 1.0 - (iou - (enclose - union) / (enclose + 1e-7))
     else:
-        raise ValueError(f"unknown IoU loss {kind!r}; known: log, linear, giou")
+        raise ValueError(f"unknown IoU loss {kind!r}; known: {', '.join(IOU_LOSSES)}")
     return jnp.sum(per_cell * weight) / jnp.maximum(jnp.sum(weight), 1.0)
 
 

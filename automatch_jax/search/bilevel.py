@@ -28,7 +28,9 @@ import jax
 import jax.numpy as jnp
 import optax
 
-ORDERS = ("first", "second", "second-fd")
+from automatch_jax.train.config import SEARCH_ORDERS
+
+ORDERS = SEARCH_ORDERS
 LossFn = Callable[[Any, Any, Any, dict, jax.Array], tuple[jnp.ndarray, tuple[dict, Any]]]
 
 

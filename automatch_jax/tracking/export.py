@@ -42,7 +42,7 @@ EXPORT_VERSION = 1
 FILES = ("template.jax-export", "track.jax-export", "export.json")
 PLATFORMS = ("cpu", "cuda")
 
-# The switches the depthwise dispatchers read while a function is traced (models.efficientnet_lite.depthwise_impl,
+# The switches the depthwise dispatchers read while a function is traced (ops.depthwise.depthwise_impl,
 # ops.xcorr.depthwise_xcorr), per platform. The cross-correlation takes the shifted sums on both: XLA's grouped
 # convolution folds the batch into its groups, which a symbolic batch cannot do, and Pallas is a custom kernel.
 _SWITCHES = {

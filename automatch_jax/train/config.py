@@ -24,10 +24,12 @@ from typing import Any
 import ml_collections
 
 from automatch_jax.data.otb_table import ATTRIBUTES
+from automatch_jax.data.pair_sources import SYNTHETIC_SOURCES
 from automatch_jax.data.pairs import SCENE, PairConfig
 from automatch_jax.data.training_sets import TRAINING_SETS
 from automatch_jax.errors import AutomatchError
 from automatch_jax.models.config import DTYPES, build_network, default_model_config
+from automatch_jax.models.losses import CLS_LOSSES, IOU_LOSSES
 from automatch_jax.models.settings import TrackerSettings
 from automatch_jax.ops import OPERATOR_NAMES
 
@@ -121,9 +123,9 @@ def load_config(spec: str | Path) -> ml_collections.ConfigDict:
 
 COMMANDS = ("train", "search")
 COMPUTE_DTYPES = ("auto", *DTYPES)  # train.dtype / search.dtype: "auto" is bfloat16 on GPU/TPU, float32 on CPU
-LOSS_KINDS = {"cls": ("bce", "focal"), "iou": ("log", "linear", "giou")}  # what models.losses implements
-SEARCH_ORDERS = ("first", "second", "second-fd")  # the bilevel approximations of search.bilevel
-SYNTHETIC_SOURCES = {"synthetic": (), "synthetic-video": ("attributes",)}  # data.sources drawn from the imagery
+LOSS_KINDS = {"cls": CLS_LOSSES, "iou": IOU_LOSSES}
+# the bilevel approximations search.bilevel implements (defined here: the schema sits below search)
+SEARCH_ORDERS = ("first", "second", "second-fd")
 OWN_SECTIONS = {"train": ("model", "data", "loss", "inference", "train"), "search": ("model", "data", "loss", "search")}
 READ_WITH_DEFAULT = {"train": {"dtype"}, "search": {"dtype", "random"}, "data": {"imagery", "sources"}}
 

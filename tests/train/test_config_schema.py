@@ -13,7 +13,7 @@ import pytest
 from automatch_jax.data.pair_sources import build_source
 from automatch_jax.data.training_sets import TRAINING_SETS
 from automatch_jax.errors import AutomatchError
-from automatch_jax.models.losses import classification_loss, iou_loss
+from automatch_jax.models.losses import CLS_LOSSES, IOU_LOSSES, classification_loss, iou_loss
 from automatch_jax.search.bilevel import ORDERS
 from automatch_jax.train.config import (
     COMPUTE_DTYPES,
@@ -155,6 +155,11 @@ def test_the_schema_is_the_defaults() -> None:
 
 def test_the_names_the_schema_allows_are_those_the_code_implements(tmp_path: Path) -> None:
     assert set(SEARCH_ORDERS) == set(ORDERS)
+    schema = config_schema()  # the schema's choices are the defining modules' own lists, not copies
+    assert schema["search"]["order"].choices == ORDERS
+    assert (schema["loss"]["cls"].choices, schema["loss"]["iou"].choices) == (CLS_LOSSES, IOU_LOSSES)
+    with pytest.raises(ValueError, match="known: " + ", ".join(CLS_LOSSES)):
+        classification_loss(jnp.zeros((1, 3, 3)), jnp.eye(3)[None], "hinge")
     for name in COMPUTE_DTYPES:
         compute_dtype(name)
     logits, labels = jnp.zeros((1, 3, 3)), jnp.eye(3)[None]
