@@ -28,6 +28,7 @@ TIMEOUT = 240  # seconds, per process
 DRIVER = textwrap.dedent(
     """
     import sys
+    import jax
     import numpy as np
     import automatch_jax.train.runner as runner
     from automatch_jax.cli.main import main
@@ -38,7 +39,7 @@ DRIVER = textwrap.dedent(
         final = run(self, *args, **kwargs)
         print("state-digest", runner.params_digest(final).tobytes().hex(), flush=True)
         model = {"params": final.params, "batch_stats": final.batch_stats}
-        model = runner.jax.tree_util.tree_map(lambda a: np.asarray(a, np.float32), model)
+        model = jax.tree_util.tree_map(lambda a: np.asarray(a, np.float32), model)
         print("model-digest", runner.params_digest(model).tobytes().hex(), flush=True)
         return final
 
@@ -154,13 +155,16 @@ def test_killed_two_host_training_resumes_to_the_uninterrupted_parameters(
         while not (out / "checkpoints" / "2").is_dir():  # orbax renames the finished checkpoint into place
             assert time.monotonic() < deadline and all(p.poll() is None for p in procs), "no checkpoint of step 2"
             time.sleep(0.2)
-        procs[1].send_signal(signal.SIGKILL)  # a host dies; the scheduler then stops the rest of the job
-        procs[0].send_signal(signal.SIGKILL)
+        procs[1].kill()  # SIGKILL: a host dies; the scheduler then stops the rest of the job
+        procs[0].kill()
     finally:
         for proc in procs:
             if proc.poll() is None:
                 proc.kill()
             proc.communicate()
+    # both died mid-run (had either finished first, the restart below would test nothing)
+    assert [proc.returncode for proc in procs] == [-signal.SIGKILL] * 2
+    assert not (out / "model").exists()
     outputs = _finish(_start(_train_args(setup, out)))
     assert _digests(outputs, "model") == _digests(trained[1], "model")
     assert _digests(outputs, "state") == _digests(trained[1], "state")
