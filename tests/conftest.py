@@ -7,11 +7,14 @@ import shutil
 import tempfile
 from pathlib import Path
 
+import flax
 import jax
 import jax.numpy as jnp
 import pytest
 
 from automatch_jax.models.config import build_network
+from automatch_jax.models.settings import AUTOMATCH_INFERENCE
+from automatch_jax.models.tracker_net import example_inputs
 from automatch_jax.tracking import TrackerCheckpoint, TrackerSettings, save_checkpoint
 from automatch_jax.train.config import load_config
 
@@ -70,3 +73,24 @@ def smoke_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
     path = tmp_path_factory.mktemp("ckpt") / "smoke"
     return save_checkpoint(path, TrackerCheckpoint("smoke", dict(config.model), variables, TrackerSettings()))
+
+
+SMOKE_AUTOMATCH = {"arch": "automatch", "backbone": "tiny", "channels": 16, "reg_tower_layers": 1,
+                   "search_size": 127, "exemplar_size": 63}
+
+
+@pytest.fixture(scope="session")
+def smoke_automatch_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A randomly initialised AutoMatch network (tiny backbone, 16 channels) with the authors' inference settings,
+    its BatchNorm statistics perturbed so that folding them is not the identity."""
+    net = build_network(SMOKE_AUTOMATCH)
+    variables = flax.core.unfreeze(jax.jit(net.init)(jax.random.PRNGKey(0), *example_inputs(net)))
+    leaves, tree = jax.tree_util.tree_flatten(variables["batch_stats"])
+    keys = jax.random.split(jax.random.PRNGKey(1), len(leaves))
+    variables["batch_stats"] = jax.tree_util.tree_unflatten(
+        tree,
+        [leaf + 0.1 * jnp.abs(jax.random.normal(key, leaf.shape)) for leaf, key in zip(leaves, keys, strict=True)],
+    )
+    settings = TrackerSettings().replace(**AUTOMATCH_INFERENCE)
+    path = tmp_path_factory.mktemp("ckpt") / "smoke-automatch"
+    return save_checkpoint(path, TrackerCheckpoint("smoke-automatch", dict(SMOKE_AUTOMATCH), variables, settings))

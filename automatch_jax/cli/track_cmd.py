@@ -9,6 +9,7 @@ import numpy as np
 
 from automatch_jax.cli.arguments import positive_int
 from automatch_jax.errors import AutomatchError
+from automatch_jax.models.settings import PRESETS
 
 
 def parse_box(text: str) -> np.ndarray:
@@ -29,6 +30,13 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         metavar="NAME|PATH",
         help="a shipped model name (default: automatch-lite) or a checkpoint folder",
+    )
+    parser.add_argument(
+        "--preset",
+        choices=tuple(PRESETS),
+        default=None,
+        help="the authors' inference settings for a benchmark (penalty, window, size rate, zoom refinement); "
+        "--set values apply on top",
     )
     parser.add_argument(
         "--set",
@@ -54,7 +62,7 @@ def load_tracker(args: argparse.Namespace, color: str = "bgr"):
         if not sep:
             raise AutomatchError(f"--set {item!r}: expected KEY=VALUE")
         overrides[key.strip()] = value.strip()
-    return Tracker.from_pretrained(args.model, color=color, dtype=args.dtype, **overrides)
+    return Tracker.from_pretrained(args.model, color=color, dtype=args.dtype, preset=args.preset, **overrides)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

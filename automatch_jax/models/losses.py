@@ -19,10 +19,13 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from automatch_jax.models.automatch import AutoMatchNet
 from automatch_jax.models.geometry import make_targets
+from automatch_jax.models.targets import automatch_targets
 
 CLS_LOSSES = ("bce", "focal")  # the kinds of classification_loss
 IOU_LOSSES = ("log", "linear", "giou")  # the kinds of iou_loss
+AUTOMATCH_REG_WEIGHT = 2.0  # the authors' ``2 * self.reg_loss(...)`` (siaminference.py), with REG_WEIGHT 1
 
 
 def classification_loss(
@@ -97,30 +100,45 @@ def pair_loss(
     train: bool,
     rngs: Mapping[str, jax.Array] | None = None,
 ) -> tuple[jnp.ndarray, tuple[dict[str, jnp.ndarray], Any]]:
-    """The loss of ``net`` (a :class:`~automatch_jax.models.tracker_net.TrackerNet`) on a batch of pairs.
+    """The loss of ``net`` on a batch of pairs: for an :class:`~automatch_jax.models.automatch.AutoMatchNet` the
+    authors' targets (:func:`~automatch_jax.models.targets.automatch_targets`) and loss (:func:`automatch_loss`,
+    stage 2 also scoring the jittered boxes), for a :class:`~automatch_jax.models.tracker_net.TrackerNet` Ocean's
+    (:func:`~automatch_jax.models.geometry.make_targets`, :func:`tracking_loss`).
 
     Args:
       variables: ``{"params", "batch_stats"}`` and, for a search network, ``"arch"`` (the manipulators).
       batch: ``z`` (B, Ez, Ez, 3) and ``x`` (B, Es, Es, 3) crops, ``z_box`` and ``x_box`` (B, 4) ``x0, y0, x1, y1``
         in crop pixels, ``positive`` (B,) 1 for a positive pair.
-      loss_cfg: ``config.loss``: ``reg_weight``, ``cls`` (bce | focal), ``iou`` (log | linear | giou), ``radius``
-        (the positive region, see :func:`~automatch_jax.models.geometry.make_targets`).
+      loss_cfg: ``config.loss``: ``reg_weight``, ``cls`` (bce | focal, stage 1's for an AutoMatchNet), ``iou``
+        (log | linear | giou), ``radius`` (Ocean's positive region, see
+        :func:`~automatch_jax.models.geometry.make_targets`; the AutoMatch targets use the authors' diamond).
       train: BatchNorm in training mode, its new statistics returned; else the stored ones come back unchanged.
       rngs: the apply's rng streams (``{"gumbel": key}`` for a search cell with noise).
 
     Returns:
-      ``(total, (metrics, batch_stats))``: the scalar loss, ``{"loss", "cls_loss", "reg_loss"}`` and the
-      BatchNorm statistics after the batch.
+      ``(total, (metrics, batch_stats))``: the scalar loss, ``{"loss", "cls_loss", "reg_loss"}`` (an AutoMatchNet
+      adds ``cls_s1_loss``, ``cls_s2_loss``) and the BatchNorm statistics after the batch.
     """
-    targets = make_targets(net.geometry, batch["x_box"], batch["positive"], loss_cfg.get("radius", 0.5))
+    cls_kind, iou_kind = loss_cfg.get("cls", "bce"), loss_cfg.get("iou", "log")
+    authors = isinstance(net, AutoMatchNet)
+    if authors:
+        targets = automatch_targets(net.geometry, batch["x_box"], batch["positive"])
+        extra = {"boxes": targets["jitter_boxes"]}
+    else:
+        targets = make_targets(net.geometry, batch["x_box"], batch["positive"], loss_cfg.get("radius", 0.5))
+        extra = {}
     inputs = (batch["z"], batch["z_box"], batch["x"])
     if train:
-        outputs, updates = net.apply(dict(variables), *inputs, train=True, mutable=["batch_stats"], rngs=rngs)
+        outputs, updates = net.apply(dict(variables), *inputs, train=True, mutable=["batch_stats"], rngs=rngs,
+                                     **extra)
         batch_stats = updates["batch_stats"]
     else:
-        outputs, batch_stats = net.apply(dict(variables), *inputs, rngs=rngs), variables["batch_stats"]
-    total, metrics = tracking_loss(outputs, targets, loss_cfg.get("reg_weight", 1.0), loss_cfg.get("cls", "bce"),
-                                   loss_cfg.get("iou", "log"))
+        outputs, batch_stats = net.apply(dict(variables), *inputs, rngs=rngs, **extra), variables["batch_stats"]
+    if authors:
+        total, metrics = automatch_loss(outputs, targets, loss_cfg.get("reg_weight", AUTOMATCH_REG_WEIGHT),
+                                        cls_kind, iou_kind)
+    else:
+        total, metrics = tracking_loss(outputs, targets, loss_cfg.get("reg_weight", 1.0), cls_kind, iou_kind)
     return total, (metrics, batch_stats)
 
 
@@ -142,27 +160,26 @@ def stage2_loss(
     return jnp.where(n_pos > 0, 0.5 * (pos_loss + jitter_loss) + 0.5 * neg_loss, neg_loss)
 
 
-AUTOMATCH_REG_WEIGHT = 2.0  # the authors' ``2 * self.reg_loss(...)`` (siaminference.py), with REG_WEIGHT 1
-
-
 def automatch_loss(
-    outputs: dict[str, jnp.ndarray], targets: dict[str, jnp.ndarray], reg_weight: float = AUTOMATCH_REG_WEIGHT
+    outputs: dict[str, jnp.ndarray], targets: dict[str, jnp.ndarray], reg_weight: float = AUTOMATCH_REG_WEIGHT,
+    cls_kind: str = "bce", iou_kind: str = "log",
 ) -> tuple[jnp.ndarray, dict[str, jnp.ndarray]]:
     """``WBCE(stage 1) + stage2_loss + reg_weight * IoU loss`` for the AutoMatch network's outputs.
 
     ``outputs``: ``cls`` (B, S, S) stage-1 logits, ``reg`` (B, S, S, 4), ``cls_s2`` stage-2 logits of the scored
     cells (in training (B, 2S) at the flat cells ``s2_cells``; otherwise (B, S, S), every cell), ``cls_boxes``
     (B, 96) logits of the jittered boxes; ``targets`` from :func:`automatch_jax.models.targets.automatch_targets`.
+    ``cls_kind``/``iou_kind``: stage 1's classification loss and the IoU loss (the authors': ``bce``, ``log``).
     Returns the total and its parts (``cls_loss`` is stage 1 + stage 2, as the authors log it).
     """
     labels = targets["cls"]
-    s1 = classification_loss(outputs["cls"], labels, "bce")
+    s1 = classification_loss(outputs["cls"], labels, cls_kind)
     if "s2_cells" in outputs:
         s2_labels = jnp.take_along_axis(labels.reshape(labels.shape[0], -1), outputs["s2_cells"], axis=1)
     else:
         s2_labels = labels
     s2 = stage2_loss(outputs["cls_s2"], s2_labels, outputs["cls_boxes"], targets["jitter_iou"])
-    reg = iou_loss(outputs["reg"], targets["reg"], targets["reg_weight"], "log")
+    reg = iou_loss(outputs["reg"], targets["reg"], targets["reg_weight"], iou_kind)
     total = s1 + s2 + reg_weight * reg
     parts = {"loss": total, "cls_loss": s1 + s2, "cls_s1_loss": s1, "cls_s2_loss": s2, "reg_loss": reg}
     return total, parts

@@ -2,17 +2,20 @@
 
 Ocean's inference, per target: the search region (the exemplar's context window scaled by search/exemplar size)
 is cropped at the previous centre and size; the network gives a score and a box per score-map cell; boxes are
-penalised for size and aspect-ratio change, a cosine window favours small motion, the best cell wins; the size
-follows it with a learning rate proportional to the penalised score; the box is clipped to the frame. When the
-best score falls below ``lost_score`` the target counts as lost: the box stays put and the search region widens
-frame by frame so the target can be picked up again (see :class:`~automatch_jax.models.settings.TrackerSettings`).
+penalised for size and aspect-ratio change, a cosine window favours small motion, the best cell wins
+(:func:`choose`); with a network that re-scores boxes (the AutoMatch network's stage 2) and ``zoom`` > 0, the
+chosen box moves towards the best of its 96 jittered copies (the authors' zoom refinement, :func:`zoom`); the size
+follows it with a rate proportional to the penalised score (raised to ``lr_power``), the box is clipped to the frame
+(:func:`place`). When the best score falls below ``lost_score`` the target counts as lost: the box stays put and
+the search region widens frame by frame so the target can be picked up again (see
+:class:`~automatch_jax.models.settings.TrackerSettings`).
 
 :class:`TrackerCore` holds the (N, 5) state ``cx, cy, w, h, lost`` on the device. Per frame one compiled step
 takes the frame(s) (uint8 stays uint8 until inside the step) or the search crops, computes the search windows
 (:func:`search_windows`), cuts the crops (:func:`~automatch_jax.data.crop.crop_jax`, ``vmap``-ped) unless they
-were cut on the host, swaps the channels to RGB, runs the network on the batch of N crops and Ocean's selection
-(:func:`select`, ``vmap``-ped); the new state stays on the device (its buffer donated to the next step) and one
-(N, 6) array (state and score) comes back to the host. The network is a
+were cut on the host, swaps the channels to RGB, runs the network on the batch of N crops and the selection
+(:func:`choose`, the zoom, :func:`place`, ``vmap``-ped); the new state stays on the device (its buffer donated to
+the next step) and one (N, 6) array (state and score) comes back to the host. The network is a
 :class:`~automatch_jax.tracking.network.Network`: a Flax network and its variables, an export, or a stand-in.
 
 Where crops are cut (``crop_on_device``): inside the step from the whole frame on accelerators (one frame upload,
@@ -36,7 +39,8 @@ from automatch_jax.data.crop import CropWindow, context_side, crop, crop_jax
 from automatch_jax.errors import AutomatchError
 from automatch_jax.models.checkpoint import TrackerCheckpoint, load_checkpoint
 from automatch_jax.models.geometry import ScoreGeometry
-from automatch_jax.models.settings import TrackerSettings
+from automatch_jax.models.settings import TrackerSettings, preset_settings
+from automatch_jax.models.targets import jitter_offsets
 from automatch_jax.models.tracker_net import TrackerNet
 from automatch_jax.tracking.network import Network, checkpoint_network, flax_network
 
@@ -162,21 +166,19 @@ def _padded(w: jnp.ndarray, h: jnp.ndarray) -> jnp.ndarray:
     return jnp.sqrt((w + pad) * (h + pad))
 
 
-def select(scores: jnp.ndarray, boxes: jnp.ndarray, state: jnp.ndarray, window: jnp.ndarray,
-           crop_window: jnp.ndarray, frame_size: jnp.ndarray, s: TrackerSettings, out: int) -> tuple:
-    """Ocean's choice for one target, as a pure function (``vmap``-ped over targets by :class:`TrackerCore`): size
-    and ratio penalty, cosine window, best cell, size smoothing with a rate proportional to the penalised score,
-    clipping to the frame, the lost-target rule.
+def choose(scores: jnp.ndarray, boxes: jnp.ndarray, state: jnp.ndarray, window: jnp.ndarray,
+           crop_window: jnp.ndarray, s: TrackerSettings, out: int) -> tuple:
+    """Ocean's choice of a cell for one target: size and ratio penalty, cosine window, best cell.
 
     Args:
       scores: (S, S) probabilities; boxes: (S, S, 4) ``x0, y0, x1, y1`` in search-crop pixels.
       state: (5,) ``cx, cy, w, h, lost`` in frame pixels; window: (S, S) cosine window.
-      crop_window: (3,) ``cx, cy, side`` of the search crop in the frame; frame_size: (2,) ``width, height``.
-      s: the inference settings; out: the search crop's side in pixels.
+      crop_window: (3,) ``cx, cy, side`` of the search crop in the frame; s: the inference settings; out: the
+        search crop's side in pixels.
 
-    Returns: the new (5,) state and the best cell's score.
+    Returns: the best cell's (4,) box in crop pixels, its size rate ``penalty * score * lr`` and its score.
     """
-    cx, cy, w, h, lost = state
+    _, _, w, h, _ = state
     scale = out / crop_window[2]
     pred_w = jnp.maximum(boxes[..., 2] - boxes[..., 0], 1e-3)
     pred_h = jnp.maximum(boxes[..., 3] - boxes[..., 1], 1e-3)
@@ -186,16 +188,47 @@ def select(scores: jnp.ndarray, boxes: jnp.ndarray, state: jnp.ndarray, window: 
     pscore = penalty * scores * (1 - s.window_influence) + window * s.window_influence
     best = jnp.argmax(pscore.reshape(-1))
     score = scores.reshape(-1)[best]
-    box = boxes.reshape(-1, 4)[best]
+    return boxes.reshape(-1, 4)[best], penalty.reshape(-1)[best] * score * s.lr, score
+
+
+def place(box: jnp.ndarray, rate: jnp.ndarray, score: jnp.ndarray, state: jnp.ndarray, crop_window: jnp.ndarray,
+          frame_size: jnp.ndarray, s: TrackerSettings, out: int) -> jnp.ndarray:
+    """The new (5,) state of one target from its chosen (4,) crop-pixel ``box`` (:func:`choose`): the centre moves
+    to the box's, the size towards it by ``rate ** lr_power``, both clipped to the frame (sides at least
+    ``min_size``); below ``lost_score`` the lost-target rule keeps the state and counts the frame."""
+    cx, cy, w, h, lost = state
+    scale = out / crop_window[2]
     centre = ((box[:2] + box[2:]) / 2 - (out - 1) / 2) / scale + crop_window[:2]
-    lr = penalty.reshape(-1)[best] * score * s.lr
-    new_w = w * (1 - lr) + pred_w.reshape(-1)[best] / scale * lr
-    new_h = h * (1 - lr) + pred_h.reshape(-1)[best] / scale * lr
+    step = rate**s.lr_power
+    new_w = w + (jnp.maximum(box[2] - box[0], 1e-3) / scale - w) * step
+    new_h = h + (jnp.maximum(box[3] - box[1], 1e-3) / scale - h) * step
     width, height = frame_size
     updated = jnp.stack([jnp.clip(centre[0], 0, width), jnp.clip(centre[1], 0, height),
                          jnp.clip(new_w, s.min_size, width), jnp.clip(new_h, s.min_size, height), 0.0])
     kept = jnp.stack([cx, cy, w, h, lost + 1])
-    return jnp.where(score < s.lost_score, kept, updated), score
+    return jnp.where(score < s.lost_score, kept, updated)
+
+
+def select(scores: jnp.ndarray, boxes: jnp.ndarray, state: jnp.ndarray, window: jnp.ndarray,
+           crop_window: jnp.ndarray, frame_size: jnp.ndarray, s: TrackerSettings, out: int) -> tuple:
+    """Ocean's inference step for one target without refinement, as a pure function: :func:`choose` then
+    :func:`place` (arguments as theirs; ``frame_size`` (2,) ``width, height``). Returns the new (5,) state and the
+    best cell's score."""
+    box, rate, score = choose(scores, boxes, state, window, crop_window, s, out)
+    return place(box, rate, score, state, crop_window, frame_size, s, out), score
+
+
+def zoom_candidates(boxes: jnp.ndarray, out: int) -> jnp.ndarray:
+    """The authors' zoom candidates: (N, 4) chosen crop-pixel boxes -> (N, 97, 4), each box itself and its 96
+    jittered copies (:func:`~automatch_jax.models.targets.jitter_offsets`), clipped to the crop."""
+    jittered = boxes[:, None, :] + jnp.asarray(jitter_offsets())[None]
+    return jnp.clip(jnp.concatenate([boxes[:, None, :], jittered], axis=1), 0.0, float(out))
+
+
+def zoom(boxes: jnp.ndarray, candidates: jnp.ndarray, probabilities: jnp.ndarray, weight: float) -> jnp.ndarray:
+    """(N, 4) boxes moved ``weight`` of the way to their best-scored (N, K, 4) candidate ((N, K) probabilities)."""
+    best = jnp.take_along_axis(candidates, jnp.argmax(probabilities, axis=1)[:, None, None], axis=1)[:, 0]
+    return boxes + weight * (best - boxes)
 
 
 def to_rgb(crops: jnp.ndarray, color: str) -> jnp.ndarray:
@@ -241,10 +274,13 @@ class TrackerCore:
     @classmethod
     def from_checkpoint(
         cls, checkpoint: TrackerCheckpoint, color: str = "bgr", dtype: str | None = None,
-        fold_batchnorm: bool = True, crop_on_device: bool | None = None, **overrides: Any
+        fold_batchnorm: bool = True, crop_on_device: bool | None = None, preset: str | None = None,
+        **overrides: Any
     ) -> Any:
-        """A tracker for a loaded checkpoint (its weights checked against its config); ``overrides`` replace
-        inference settings (``penalty_k=0.05`` ...).
+        """A tracker for a loaded checkpoint (its weights checked against its config); ``preset`` applies one of
+        the authors' per-benchmark settings (:data:`~automatch_jax.models.settings.PRESETS`: ``otb``, ``vot``,
+        ``got10k``, ``trackingnet``, ``lasot``, ``uav123``, ``nfs``) and ``overrides`` then replace inference
+        settings (``penalty_k=0.05`` ...).
 
         ``dtype`` (``float32`` | ``bfloat16`` | ``float16``) is the network's compute precision; the default is
         the checkpoint's (float32 for the shipped models). Parameters stay float32; half precision is for GPUs and
@@ -253,19 +289,21 @@ class TrackerCore:
         on accelerators) rather than with OpenCV on the host (default on a CPU).
         """
         net = checkpoint_network(checkpoint, dtype)
-        settings = checkpoint.settings.replace(**overrides) if overrides else checkpoint.settings
+        settings = preset_settings(checkpoint.settings, preset, **overrides)
         return cls(net, checkpoint.variables, settings, color=color, name=checkpoint.name,
                    fold_batchnorm=fold_batchnorm, crop_on_device=crop_on_device)
 
     @classmethod
     def from_pretrained(
         cls, name_or_path: str | Path | None = None, color: str = "bgr", dtype: str | None = None,
-        fold_batchnorm: bool = True, crop_on_device: bool | None = None, **overrides: Any
+        fold_batchnorm: bool = True, crop_on_device: bool | None = None, preset: str | None = None,
+        **overrides: Any
     ) -> Any:
         """A tracker from a named shipped model (default ``automatch-lite``) or a checkpoint folder; ``dtype``,
-        ``fold_batchnorm``, ``crop_on_device`` and ``overrides`` as in :meth:`from_checkpoint`."""
+        ``fold_batchnorm``, ``crop_on_device``, ``preset`` and ``overrides`` as in :meth:`from_checkpoint`."""
         return cls.from_checkpoint(load_checkpoint(name_or_path), color=color, dtype=dtype,
-                                   fold_batchnorm=fold_batchnorm, crop_on_device=crop_on_device, **overrides)
+                                   fold_batchnorm=fold_batchnorm, crop_on_device=crop_on_device, preset=preset,
+                                   **overrides)
 
     @property
     def geometry(self) -> ScoreGeometry:
@@ -281,13 +319,15 @@ class TrackerCore:
                   sizes: jnp.ndarray, s: TrackerSettings) -> tuple[jnp.ndarray, jnp.ndarray]:
         """(N, Es, Es, 3) search crops cut at the (N, 3) ``windows`` -> the new (N, 5) state and the (N, 6) readout
         (state and score)."""
-        scores, boxes = self.network.track(params, exemplar, to_rgb(crops, self.color).astype(jnp.float32))
+        scores, boxes, features = self.network.track(params, exemplar, to_rgb(crops, self.color).astype(jnp.float32))
         out = self.geometry.search_size
-
-        def one(scores, boxes, state, window, size):
-            return select(scores, boxes, state, self._window, window, size, s, out)
-
-        state, score = jax.vmap(one)(scores, boxes, state, windows.astype(jnp.float32), sizes)
+        windows = windows.astype(jnp.float32)
+        box, rate, score = jax.vmap(lambda *a: choose(*a, s, out), in_axes=(0, 0, 0, None, 0))(
+            scores, boxes, state, self._window, windows)
+        if self.network.rescore is not None and s.zoom > 0:
+            candidates = zoom_candidates(box, out)
+            box = zoom(box, candidates, self.network.rescore(params, features, candidates), s.zoom)
+        state = jax.vmap(lambda *a: place(*a, s, out))(box, rate, score, state, windows, sizes)
         return state, jnp.concatenate([state, score[:, None].astype(state.dtype)], axis=1)
 
     def _host_step_fn(self, params: Any, exemplar: Any, state: jnp.ndarray, crops: jnp.ndarray,

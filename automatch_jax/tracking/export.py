@@ -2,9 +2,12 @@
 
 ``export_tracker(checkpoint, out)`` writes::
 
-    OUT/template.jax-export   exemplar step: z (B, Ez, Ez, 3) float32 RGB, z_box (B, 4) -> f_z, z_mask
-    OUT/track.jax-export      tracking step: f_z, z_mask, x (B, Es, Es, 3) -> scores (B, S, S), boxes (B, S, S, 4)
-    OUT/export.json           format, geometry, inference settings, shapes, platforms, the JAX version that wrote it
+    OUT/template.jax-export   exemplar step: z (B, Ez, Ez, 3) float32 RGB, z_box (B, 4) -> the exemplar arrays
+    OUT/track.jax-export      tracking step: the exemplar arrays, x (B, Es, Es, 3) -> scores (B, S, S),
+                              boxes (B, S, S, 4), then the frame's feature arrays (none for a TrackerNet)
+    OUT/rescore.jax-export    (AutoMatch networks) stage 2: the feature arrays, boxes (B, K, 4) -> (B, K)
+    OUT/export.json           format, geometry, inference settings, the names of the exemplar and feature arrays
+                              (in the functions' order), platforms, the JAX version that wrote it
 
 The weights (BatchNorm folded into the convolutions) are constants inside the serialised functions; the batch
 dimension ``B`` is symbolic, so one export serves one target or many. Both functions are lowered for CPU and CUDA
@@ -38,8 +41,9 @@ from automatch_jax.tracking.network import Network, checkpoint_network, flax_net
 from automatch_jax.tracking.tracker import Tracker
 
 EXPORT_FORMAT = "automatch-export"
-EXPORT_VERSION = 1
+EXPORT_VERSION = 2
 FILES = ("template.jax-export", "track.jax-export", "export.json")
+RESCORE_FILE = "rescore.jax-export"
 PLATFORMS = ("cpu", "cuda")
 
 # The switches the depthwise dispatchers read while a function is traced (ops.depthwise.depthwise_impl,
@@ -86,29 +90,43 @@ def export_tracker(checkpoint: TrackerCheckpoint, out: Path | str) -> Path:
     net = checkpoint_network(checkpoint)
     network = flax_network(net, checkpoint.variables)
     g = net.geometry
-
-    def template(z, z_box):
-        exemplar = network.template(network.params, z, z_box)
-        return exemplar["f_z"], exemplar["z_mask"]
-
-    def track(f_z, z_mask, x):
-        return network.track(network.params, {"f_z": f_z, "z_mask": z_mask}, x)
-
-    (b,) = jax.export.symbolic_shape("b")
+    b, k = jax.export.symbolic_shape("b, k")
     z = jax.ShapeDtypeStruct((b, g.exemplar_size, g.exemplar_size, 3), jnp.float32)
     z_box = jax.ShapeDtypeStruct((b, 4), jnp.float32)
     x = jax.ShapeDtypeStruct((b, g.search_size, g.search_size, 3), jnp.float32)
     with kernel_choices("cpu"):
-        f_z, z_mask = jax.eval_shape(template, z, z_box)
-    template_exp = jax.export.export(jax.jit(per_platform(template)), platforms=PLATFORMS)(z, z_box)
-    track_exp = jax.export.export(jax.jit(per_platform(track)), platforms=PLATFORMS)(f_z, z_mask, x)
+        exemplar = jax.eval_shape(lambda z, z_box: network.template(network.params, z, z_box), z, z_box)
+        features = jax.eval_shape(lambda e, x: network.track(network.params, e, x)[2], exemplar, x)
+    exemplar_keys, feature_keys = sorted(exemplar), sorted(features or {})
+
+    def template(z, z_box):
+        exemplar = network.template(network.params, z, z_box)
+        return tuple(exemplar[key] for key in exemplar_keys)
+
+    def track(*args):
+        exemplar = dict(zip(exemplar_keys, args[:-1], strict=True))
+        scores, boxes, features = network.track(network.params, exemplar, args[-1])
+        return (scores, boxes, *(features[key] for key in feature_keys))
+
+    def rescore(*args):
+        return network.rescore(network.params, dict(zip(feature_keys, args[:-1], strict=True)), args[-1])
+
+    exported = {
+        FILES[0]: jax.export.export(jax.jit(per_platform(template)), platforms=PLATFORMS)(z, z_box),
+        FILES[1]: jax.export.export(jax.jit(per_platform(track)), platforms=PLATFORMS)(
+            *(exemplar[key] for key in exemplar_keys), x),
+    }
+    if network.rescore is not None:
+        boxes = jax.ShapeDtypeStruct((b, k, 4), jnp.float32)
+        exported[RESCORE_FILE] = jax.export.export(jax.jit(per_platform(rescore)), platforms=PLATFORMS)(
+            *(features[key] for key in feature_keys), boxes)
     out.mkdir(parents=True, exist_ok=True)
-    (out / FILES[0]).write_bytes(template_exp.serialize())
-    (out / FILES[1]).write_bytes(track_exp.serialize())
+    for name, function in exported.items():
+        (out / name).write_bytes(function.serialize())
     meta = {"format": EXPORT_FORMAT, "version": EXPORT_VERSION, "name": checkpoint.name,
             "geometry": dataclasses.asdict(g), "settings": checkpoint.settings.to_dict(),
-            "feature_shape": list(f_z.shape[1:]), "platforms": list(PLATFORMS), "jax_version": jax.__version__,
-            "model": checkpoint.model}
+            "exemplar_keys": exemplar_keys, "feature_keys": feature_keys, "rescore": network.rescore is not None,
+            "platforms": list(PLATFORMS), "jax_version": jax.__version__, "model": checkpoint.model}
     (out / FILES[2]).write_text(json.dumps(meta, indent=1) + "\n", encoding="utf-8")
     return out
 
@@ -119,9 +137,18 @@ def _runs_here(platforms: tuple[str, ...]) -> bool:
     return any(name in platforms for name in {"gpu": ("cuda", "rocm")}.get(backend, (backend,)))
 
 
-def load_export(folder: Path | str) -> tuple[dict, jax.export.Exported, jax.export.Exported]:
-    """``(meta, template, track)`` of an export folder; one clear error for a missing, foreign or broken one, or
-    one made for other platforms than this process's."""
+def _deserialize(path: Path) -> jax.export.Exported:
+    try:
+        return jax.export.deserialize(bytearray(path.read_bytes()))
+    except Exception as exc:
+        raise AutomatchError(f"{path.parent}: cannot read the serialised functions ({exc.__class__.__name__})") \
+            from None
+
+
+def load_export(folder: Path | str) -> tuple[dict, jax.export.Exported, jax.export.Exported,
+                                             jax.export.Exported | None]:
+    """``(meta, template, track, rescore)`` of an export folder (``rescore`` ``None`` when the network has none);
+    one clear error for a missing, foreign or broken one, or one made for other platforms than this process's."""
     folder = Path(folder)
     missing = [name for name in FILES if not (folder / name).is_file()]
     if missing:
@@ -132,24 +159,32 @@ def load_export(folder: Path | str) -> tuple[dict, jax.export.Exported, jax.expo
         raise AutomatchError(f"{folder / FILES[2]}: corrupt export description") from None
     if meta.get("format") != EXPORT_FORMAT or meta.get("version") != EXPORT_VERSION:
         raise AutomatchError(f"{folder}: export format {meta.get('format')!r} v{meta.get('version')}, expected "
-                             f"{EXPORT_FORMAT!r} v{EXPORT_VERSION}")
-    try:
-        template = jax.export.deserialize(bytearray((folder / FILES[0]).read_bytes()))
-        track = jax.export.deserialize(bytearray((folder / FILES[1]).read_bytes()))
-    except Exception as exc:
-        raise AutomatchError(f"{folder}: cannot read the serialised functions ({exc.__class__.__name__})") from None
+                             f"{EXPORT_FORMAT!r} v{EXPORT_VERSION} (export the model again)")
+    if meta.get("rescore") and not (folder / RESCORE_FILE).is_file():
+        raise AutomatchError(f"{folder}: not a complete automatch export (missing {RESCORE_FILE})")
+    template, track = _deserialize(folder / FILES[0]), _deserialize(folder / FILES[1])
+    rescore = _deserialize(folder / RESCORE_FILE) if meta.get("rescore") else None
     if not _runs_here(track.platforms):
         raise AutomatchError(f"{folder}: exported for {', '.join(track.platforms)} only, not for this "
                              f"{jax.default_backend()} (export it again: exports now cover {', '.join(PLATFORMS)})")
-    return meta, template, track
+    return meta, template, track, rescore
 
 
-def exported_network(meta: dict, template: jax.export.Exported, track: jax.export.Exported) -> Network:
+def exported_network(meta: dict, template: jax.export.Exported, track: jax.export.Exported,
+                     rescore: jax.export.Exported | None = None) -> Network:
     """The :class:`~automatch_jax.tracking.network.Network` of a loaded export (:func:`load_export`)."""
+    exemplar_keys, feature_keys = meta["exemplar_keys"], meta["feature_keys"]
+
+    def run_track(_: Any, exemplar: dict, x: jnp.ndarray) -> tuple:
+        scores, boxes, *features = track.call(*(exemplar[key] for key in exemplar_keys), x)
+        return scores, boxes, dict(zip(feature_keys, features, strict=True)) if feature_keys else None
+
     return Network(
         geometry=ScoreGeometry(**meta["geometry"]),
-        template=lambda _, z, z_box: dict(zip(("f_z", "z_mask"), template.call(z, z_box), strict=True)),
-        track=lambda _, exemplar, x: tuple(track.call(exemplar["f_z"], exemplar["z_mask"], x)),
+        template=lambda _, z, z_box: dict(zip(exemplar_keys, template.call(z, z_box), strict=True)),
+        track=run_track,
+        rescore=None if rescore is None else (
+            lambda _, features, boxes: rescore.call(*(features[key] for key in feature_keys), boxes)),
     )
 
 
@@ -159,8 +194,8 @@ class ExportedTracker(Tracker):
     run inside the tracker's own compiled per-frame step. ``overrides`` replace the exported inference settings."""
 
     def __init__(self, folder: Path | str, color: str = "bgr", crop_on_device: bool | None = None, **overrides: Any):
-        meta, template, track = load_export(folder)
+        meta, *functions = load_export(folder)
         settings = TrackerSettings.from_dict(meta["settings"])
-        super().__init__(exported_network(meta, template, track),
+        super().__init__(exported_network(meta, *functions),
                          settings=settings.replace(**overrides) if overrides else settings,
                          color=color, name=meta.get("name") or "", crop_on_device=crop_on_device)

@@ -1,5 +1,6 @@
-"""The network as the tracker runs it: two pure functions and the arrays they take (:class:`Network`), built from a
-Flax :class:`~automatch_jax.models.tracker_net.TrackerNet` and its variables (:func:`flax_network`) or from an export
+"""The network as the tracker runs it: pure functions and the arrays they take (:class:`Network`), built from a
+Flax network (an :class:`~automatch_jax.models.automatch.AutoMatchNet` or a
+:class:`~automatch_jax.models.tracker_net.TrackerNet`) and its variables (:func:`flax_network`) or from an export
 folder (:func:`automatch_jax.tracking.export.exported_network`); and the one check that a checkpoint's weights fit
 its config (:func:`checkpoint_network`)."""
 
@@ -14,6 +15,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from automatch_jax.errors import AutomatchError
+from automatch_jax.models.automatch import AutoMatchNet
 from automatch_jax.models.checkpoint import CheckpointError, TrackerCheckpoint
 from automatch_jax.models.config import DTYPES, build_network
 from automatch_jax.models.fold import apply_folded, fold_batchnorm
@@ -27,12 +29,15 @@ class Network:
 
     - ``template(params, z, z_box) -> exemplar``: ``z`` (B, Ez, Ez, 3) float32 RGB exemplar crops on 0..255,
       ``z_box`` (B, 4) float32 ``x0, y0, x1, y1`` in crop pixels; ``exemplar`` a pytree of (B, ...) arrays.
-    - ``track(params, exemplar, x) -> (scores, boxes)``: ``x`` (B, Es, Es, 3) float32 RGB search crops on 0..255;
-      ``scores`` (B, S, S) target probabilities, ``boxes`` (B, S, S, 4) ``x0, y0, x1, y1`` in search-crop pixels.
+    - ``track(params, exemplar, x) -> (scores, boxes, features)``: ``x`` (B, Es, Es, 3) float32 RGB search crops on
+      0..255; ``scores`` (B, S, S) target probabilities, ``boxes`` (B, S, S, 4) ``x0, y0, x1, y1`` in search-crop
+      pixels, ``features`` a pytree of (B, ...) arrays for ``rescore`` (``None`` without one).
+    - ``rescore(params, features, boxes) -> probabilities`` (optional): (B, K, 4) search-crop boxes scored on a
+      frame's ``features``, (B, K) probabilities (the AutoMatch network's stage 2, for the zoom refinement).
 
     Attributes:
       geometry: crop sizes and where the S x S score cells lie in the search crop.
-      template, track: the two functions above.
+      template, track, rescore: the functions above (``rescore`` ``None``: the network has no box re-scoring).
       params: the arrays passed to them as ``params`` (device arrays; ``None`` where the weights are inside the
         functions, as in an export). Read at every call, so weights of the same shapes can be swapped in.
       module: the Flax network when built from one (``None`` otherwise).
@@ -40,12 +45,13 @@ class Network:
 
     geometry: ScoreGeometry
     template: Callable[[Any, jnp.ndarray, jnp.ndarray], Any]
-    track: Callable[[Any, Any, jnp.ndarray], tuple[jnp.ndarray, jnp.ndarray]]
+    track: Callable[[Any, Any, jnp.ndarray], tuple[jnp.ndarray, jnp.ndarray, Any]]
     params: Any = None
-    module: TrackerNet | None = None
+    module: TrackerNet | AutoMatchNet | None = None
+    rescore: Callable[[Any, Any, jnp.ndarray], jnp.ndarray] | None = None
 
 
-def inference_variables(net: TrackerNet, variables: dict, fold: bool = True) -> dict:
+def inference_variables(net: TrackerNet | AutoMatchNet, variables: dict, fold: bool = True) -> dict:
     """``variables`` as device arrays, with every BatchNorm folded into the convolution before it when ``fold``
     (:func:`~automatch_jax.models.fold.fold_batchnorm`; run them with
     :func:`~automatch_jax.models.fold.apply_folded`)."""
@@ -55,19 +61,32 @@ def inference_variables(net: TrackerNet, variables: dict, fold: bool = True) -> 
     return jax.tree_util.tree_map(jnp.asarray, variables)
 
 
-def predict(net: TrackerNet, variables: dict, exemplar: dict, x: jnp.ndarray) -> tuple[jnp.ndarray, jnp.ndarray]:
-    """(B, Es, Es, 3) RGB search crops -> (B, S, S) target probabilities and (B, S, S, 4) boxes ``x0, y0, x1, y1``
-    in crop pixels (BatchNorm folded or not)."""
-    out = apply_folded(net, variables, exemplar, x, method=TrackerNet.track)
-    return jax.nn.sigmoid(out["cls"]), decode_boxes(net.geometry, out["reg"])
+def predict(net: TrackerNet | AutoMatchNet, variables: dict, exemplar: dict, x: jnp.ndarray) -> tuple:
+    """(B, Es, Es, 3) RGB search crops -> (B, S, S) target probabilities, (B, S, S, 4) boxes ``x0, y0, x1, y1`` in
+    crop pixels and the features :func:`rescore` takes (BatchNorm folded or not).
+
+    An AutoMatchNet's probability is the authors' ``0.5 sigmoid(stage 1) + 0.5 sigmoid(stage 2)``, its features
+    stage 1's encoded maps and vectors; a TrackerNet's is ``sigmoid(cls)``, without features (``None``)."""
+    out = apply_folded(net, variables, exemplar, x, method=type(net).track)
+    boxes = decode_boxes(net.geometry, out["reg"])
+    if isinstance(net, AutoMatchNet):
+        scores = 0.5 * jax.nn.sigmoid(out["cls"]) + 0.5 * jax.nn.sigmoid(out["cls_s2"])
+        return scores, boxes, out["s2_features"]
+    return jax.nn.sigmoid(out["cls"]), boxes, None
 
 
-def template(net: TrackerNet, variables: dict, z: jnp.ndarray, z_box: jnp.ndarray) -> dict:
-    """The exemplar state ``{"f_z", "z_mask"}`` of (B, Ez, Ez, 3) RGB crops and their (B, 4) boxes."""
-    return apply_folded(net, variables, z, z_box, method=TrackerNet.template)
+def rescore(net: AutoMatchNet, variables: dict, features: dict, boxes: jnp.ndarray) -> jnp.ndarray:
+    """(B, K) stage-2 probabilities of (B, K, 4) search-crop boxes on a frame's ``features`` (from :func:`predict`)."""
+    return jax.nn.sigmoid(apply_folded(net, variables, features, boxes, method=AutoMatchNet.score_boxes))
 
 
-def flax_network(net: TrackerNet, variables: dict, fold: bool = True) -> Network:
+def template(net: TrackerNet | AutoMatchNet, variables: dict, z: jnp.ndarray, z_box: jnp.ndarray) -> dict:
+    """The exemplar state of (B, Ez, Ez, 3) RGB crops and their (B, 4) boxes (a dict of (B, ...) arrays: see the
+    network's ``template``)."""
+    return apply_folded(net, variables, z, z_box, method=type(net).template)
+
+
+def flax_network(net: TrackerNet | AutoMatchNet, variables: dict, fold: bool = True) -> Network:
     """The :class:`Network` of a Flax ``net`` and its ``variables`` (BatchNorm folded when ``fold``)."""
     return Network(
         geometry=net.geometry,
@@ -75,10 +94,12 @@ def flax_network(net: TrackerNet, variables: dict, fold: bool = True) -> Network
         track=lambda params, exemplar, x: predict(net, params, exemplar, x),
         params=inference_variables(net, variables, fold),
         module=net,
+        rescore=(lambda params, features, boxes: rescore(net, params, features, boxes))
+        if isinstance(net, AutoMatchNet) else None,
     )
 
 
-def checkpoint_network(checkpoint: TrackerCheckpoint, dtype: str | None = None) -> TrackerNet:
+def checkpoint_network(checkpoint: TrackerCheckpoint, dtype: str | None = None) -> TrackerNet | AutoMatchNet:
     """The checkpoint's network, computing in ``dtype`` (``float32`` | ``bfloat16`` | ``float16``; default: the
     checkpoint's), once its config is valid and its weights fit it: one :class:`CheckpointError` line otherwise."""
     model = dict(checkpoint.model)

@@ -30,10 +30,10 @@ def planted_network(cell: tuple[int, int] | None = None, size: tuple[float, floa
     def template(params: dict, z: jnp.ndarray, z_box: jnp.ndarray) -> dict:
         return {"z_box": z_box}
 
-    def track(params: dict, exemplar: dict, x: jnp.ndarray) -> tuple[jnp.ndarray, jnp.ndarray]:
+    def track(params: dict, exemplar: dict, x: jnp.ndarray) -> tuple[jnp.ndarray, jnp.ndarray, None]:
         batch, s = x.shape[0], GEOMETRY.score_size
         boxes = decode_boxes(GEOMETRY, params["distances"])
-        return jnp.broadcast_to(params["scores"], (batch, s, s)), jnp.broadcast_to(boxes, (batch, s, s, 4))
+        return jnp.broadcast_to(params["scores"], (batch, s, s)), jnp.broadcast_to(boxes, (batch, s, s, 4)), None
 
     return Network(GEOMETRY, template, track, planted_params(cell, size, score))
 

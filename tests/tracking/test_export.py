@@ -37,7 +37,8 @@ def smoke_export(smoke_checkpoint: Path, tmp_path_factory: pytest.TempPathFactor
 
 
 def test_export_reloads_and_matches_the_network(smoke_checkpoint: Path, smoke_export: Path) -> None:
-    meta, template, track = load_export(smoke_export)
+    meta, template, track, rescore = load_export(smoke_export)
+    assert rescore is None and meta["exemplar_keys"] == ["f_z", "z_mask"] and meta["feature_keys"] == []
     checkpoint = load_checkpoint(smoke_checkpoint)
     net = build_network(checkpoint.model)
     g = net.geometry
@@ -92,17 +93,17 @@ def test_shipped_model_exports_for_cpu_and_cuda_with_the_depthwise_path_of_each(
     the CUDA branch, no custom kernel anywhere; the CUDA branch lowers (cross-lowered here) and the CPU branch tracks
     like the live tracker."""
     out = export_tracker(load_checkpoint("automatch-lite-fast"), tmp_path / "fast")
-    meta, _template, track = load_export(out)
+    meta, template, track, _ = load_export(out)
     assert track.platforms == ("cpu", "cuda")
     text = track.mlir_module()
     groups = {int(n) for n in re.findall(r"feature_group_count = (\d+)", text)}
     assert max(groups) > 1  # the GPU branch's depthwise convolutions
     assert set(re.findall(r"custom_call @(\w+)", text)) <= {"shape_assertion"}
-    feature = meta["feature_shape"]
-    x = jax.ShapeDtypeStruct((2, meta["geometry"]["search_size"], meta["geometry"]["search_size"], 3), jnp.float32)
-    jax.jit(track.call).trace(jax.ShapeDtypeStruct((2, *feature), jnp.float32),
-                              jax.ShapeDtypeStruct((2, *feature[:2]), jnp.float32), x).lower(
-        lowering_platforms=("cuda",))
+    g = meta["geometry"]
+    z = jax.ShapeDtypeStruct((2, g["exemplar_size"], g["exemplar_size"], 3), jnp.float32)
+    exemplar = jax.eval_shape(template.call, z, jax.ShapeDtypeStruct((2, 4), jnp.float32))
+    x = jax.ShapeDtypeStruct((2, g["search_size"], g["search_size"], 3), jnp.float32)
+    jax.jit(track.call).trace(*exemplar, x).lower(lowering_platforms=("cuda",))
     frames, gt = demo_frames(3)
     live, exported = Tracker.from_pretrained("automatch-lite-fast"), ExportedTracker(out)
     for tracker in (live, exported):
@@ -118,12 +119,32 @@ def test_bad_export_folders(tmp_path: Path) -> None:
         load_export(tmp_path)
     for name in ("template.jax-export", "track.jax-export"):
         (tmp_path / name).write_bytes(b"\x00garbage")
-    (tmp_path / "export.json").write_text('{"format": "automatch-export", "version": 1}')
+    (tmp_path / "export.json").write_text('{"format": "automatch-export", "version": 2}')
     with pytest.raises(AutomatchError, match="cannot read the serialised functions"):
         load_export(tmp_path)
     foreign = jax.export.export(jax.jit(jnp.sin), platforms=("cuda",))(jax.ShapeDtypeStruct((2,), jnp.float32))
     for name in ("template.jax-export", "track.jax-export"):
         (tmp_path / name).write_bytes(foreign.serialize())
-    (tmp_path / "export.json").write_text(json.dumps({"format": "automatch-export", "version": 1}))
+    (tmp_path / "export.json").write_text(json.dumps({"format": "automatch-export", "version": 2}))
     with pytest.raises(AutomatchError, match="exported for cuda only, not for this cpu"):
         load_export(tmp_path)
+
+
+def test_automatch_export_rescores_and_tracks_like_the_live_tracker(smoke_automatch_checkpoint: Path,
+                                                                   tmp_path: Path) -> None:
+    """An AutoMatch network's export: exemplar and feature arrays by name, stage 2 as a third function, and the
+    exported tracker (zoom refinement included) stepping like the live one."""
+    out = export_tracker(load_checkpoint(smoke_automatch_checkpoint), tmp_path / "am")
+    meta, _, _, rescore = load_export(out)
+    assert rescore is not None and set(meta["exemplar_keys"]) == {"z_low", "z_high", "v_low", "v_high", "mask"}
+    assert meta["feature_keys"] == ["cls_map", "cls_vector", "reg_map", "reg_vector"]
+    frames, gt = demo_frames(4)
+    live = Tracker.from_pretrained(smoke_automatch_checkpoint)
+    exported = ExportedTracker(out)
+    assert live.settings.zoom == exported.settings.zoom == 0.5 and exported.network.rescore is not None
+    for tracker in (live, exported):
+        tracker.init(frames[0], gt[0])
+    for frame in frames[1:]:
+        (box_a, score_a), (box_b, score_b) = live.update(frame), exported.update(frame)
+        np.testing.assert_allclose(box_a, box_b, atol=1e-3)
+        assert abs(score_a - score_b) < 1e-5

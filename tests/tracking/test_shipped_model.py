@@ -106,7 +106,7 @@ def test_folded_batchnorm_computes_what_the_trained_network_does(name: str | Non
         np.testing.assert_allclose(exemplar["f_z"], expected["f_z"], atol=1e-4, rtol=1e-4)
         cx, cy, side = search_windows(np.r_[centre, w, h, 0.0], folded.settings, g)
         x = crop(frames[i + 1], CropWindow(cx, cy, side, g.search_size))[None, ..., ::-1]
-        scores, boxes = jax.jit(folded.network.track)(folded.network.params, exemplar, x)
-        expected_scores, expected_boxes = jax.jit(unfolded.network.track)(unfolded.network.params, exemplar, x)
+        scores, boxes, _ = jax.jit(folded.network.track)(folded.network.params, exemplar, x)
+        expected_scores, expected_boxes, _ = jax.jit(unfolded.network.track)(unfolded.network.params, exemplar, x)
         np.testing.assert_allclose(scores, expected_scores, atol=1e-5)
         np.testing.assert_allclose(boxes, expected_boxes, atol=1e-3)
