@@ -29,6 +29,16 @@ from automatch_jax.tracking.export import (
 )
 
 
+def assert_steps_alike(live: Tracker, exported: ExportedTracker, frames: list, gt: np.ndarray) -> None:
+    """Both trackers started on ``frames[0]`` give the same boxes (to 1e-3) and scores (to 1e-5) on the rest."""
+    for tracker in (live, exported):
+        tracker.init(frames[0], gt[0])
+    for frame in frames[1:]:
+        (box_a, score_a), (box_b, score_b) = live.update(frame), exported.update(frame)
+        np.testing.assert_allclose(box_a, box_b, atol=1e-3)
+        assert abs(score_a - score_b) < 1e-5
+
+
 @pytest.fixture(scope="module")
 def smoke_export(smoke_checkpoint: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("export") / "smoke"
@@ -106,12 +116,7 @@ def test_shipped_model_exports_for_cpu_and_cuda_with_the_depthwise_path_of_each(
     jax.jit(track.call).trace(*exemplar, x).lower(lowering_platforms=("cuda",))
     frames, gt = demo_frames(3)
     live, exported = Tracker.from_pretrained("automatch-lite-fast"), ExportedTracker(out)
-    for tracker in (live, exported):
-        tracker.init(frames[0], gt[0])
-    for frame in frames[1:]:
-        (box_a, score_a), (box_b, score_b) = live.update(frame), exported.update(frame)
-        np.testing.assert_allclose(box_a, box_b, atol=1e-3)
-        assert abs(score_a - score_b) < 1e-5
+    assert_steps_alike(live, exported, frames, gt)
 
 
 def test_bad_export_folders(tmp_path: Path) -> None:
@@ -142,9 +147,4 @@ def test_automatch_export_rescores_and_tracks_like_the_live_tracker(smoke_automa
     live = Tracker.from_pretrained(smoke_automatch_checkpoint)
     exported = ExportedTracker(out)
     assert live.settings.zoom == exported.settings.zoom == 0.5 and exported.network.rescore is not None
-    for tracker in (live, exported):
-        tracker.init(frames[0], gt[0])
-    for frame in frames[1:]:
-        (box_a, score_a), (box_b, score_b) = live.update(frame), exported.update(frame)
-        np.testing.assert_allclose(box_a, box_b, atol=1e-3)
-        assert abs(score_a - score_b) < 1e-5
+    assert_steps_alike(live, exported, frames, gt)
