@@ -33,6 +33,8 @@ INSTALL_REQUIRES = [
     "flatbuffers>=25.12.19,<26",
     # A size limit on JAX's persistent compilation cache (the automatch command keeps one, see cli/main.py).
     "filelock>=4.3.1,<5",
+    # automatch tune: TPE search over the inference settings, its study kept in SQLite (through SQLAlchemy).
+    "optuna>=5.1,<6",
 ]
 
 EXTRAS_REQUIRE = {

@@ -35,6 +35,7 @@ COMMANDS = {
     "train": "automatch_jax.cli.train_cmd",
     "synth": "automatch_jax.cli.synth_cmd",
     "search": "automatch_jax.cli.search_cmd",
+    "tune": "automatch_jax.cli.tune_cmd",
     "export": "automatch_jax.cli.export_cmd",
 }
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 import numpy as np
 
 from automatch_jax.cli.arguments import positive_int
 from automatch_jax.errors import AutomatchError
-from automatch_jax.models.settings import PRESETS
+from automatch_jax.models.settings import PRESETS, is_preset_file, read_preset_file
 
 
 def parse_box(text: str) -> np.ndarray:
@@ -24,6 +25,21 @@ def parse_box(text: str) -> np.ndarray:
     return values
 
 
+def preset_argument(text: str) -> str:
+    """``--preset``: a name in :data:`PRESETS` or a preset file, checked as it is parsed (one line if not)."""
+    if not is_preset_file(text):
+        if text not in PRESETS:
+            raise argparse.ArgumentTypeError(
+                f"invalid choice: {text!r} (choose from {', '.join(PRESETS)}, or give a preset file .json)"
+            )
+        return text
+    try:
+        read_preset_file(text)
+    except AutomatchError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
+
+
 def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--model",
@@ -33,10 +49,11 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--preset",
-        choices=tuple(PRESETS),
+        type=preset_argument,
         default=None,
-        help="the authors' inference settings for a benchmark (penalty, window, size rate, zoom refinement); "
-        "--set values apply on top",
+        metavar="NAME|FILE.json",
+        help=f"inference settings for a benchmark: the authors' ({', '.join(PRESETS)}; penalty, window, size rate, "
+        "zoom refinement) or a preset file that 'automatch tune' wrote; --set values apply on top",
     )
     parser.add_argument(
         "--set",
@@ -121,6 +138,9 @@ def run(args: argparse.Namespace) -> int:
     out = args.out or Path(f"{source.name}_boxes.txt")
     out.parent.mkdir(parents=True, exist_ok=True)
     np.savetxt(out, result.boxes, fmt="%.2f", delimiter=",")
+    shortfall = source.shortfall()
+    if shortfall:
+        print(f"automatch: warning: {shortfall}; boxes for the {len(result.boxes)} frames read", file=sys.stderr)
     print(
         f"{len(result.boxes)} frames tracked with {tracker.name}: {result.fps:.1f} frames/s "
         f"(tracker only, after warm-up); boxes in {out}" + (f", video in {args.video}" if args.video else "")

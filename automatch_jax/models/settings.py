@@ -4,7 +4,11 @@ per-benchmark presets (JudasDie/SOTS ``experiments/AutoMatch.yaml``, ``TEST.HYPE
 from __future__ import annotations
 
 import dataclasses
+import json
+import math
+import os
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from automatch_jax.errors import AutomatchError
@@ -106,9 +110,83 @@ PRESETS: dict[str, dict[str, float]] = {
 }
 
 
-def preset_settings(settings: TrackerSettings, preset: str | None = None, **overrides: Any) -> TrackerSettings:
-    """``settings`` with a named preset (:data:`PRESETS`; ``None``: none) and then ``overrides`` applied."""
-    if preset is not None and preset not in PRESETS:
-        raise AutomatchError(f"unknown preset {preset!r}; known: {', '.join(PRESETS)}")
-    values = {**(PRESETS[preset] if preset else {}), **overrides}
+PRESET_FILE_KEYS = ("settings", "tune")
+"""The keys of a preset file: ``settings`` (setting name -> number, required) and ``tune`` (free-form provenance,
+what ``automatch tune`` searched and found; ignored when the preset is applied)."""
+
+
+def is_preset_file(preset: str | os.PathLike) -> bool:
+    """True when ``preset`` names a preset file rather than one of :data:`PRESETS`: a path object, or a name that
+    ends in ``.json``, holds a path separator or is an existing file."""
+    if not isinstance(preset, str):
+        return True
+    if preset in PRESETS:
+        return False
+    return preset.lower().endswith(".json") or os.sep in preset or "/" in preset or Path(preset).is_file()
+
+
+def read_preset_file(path: str | os.PathLike) -> dict[str, float]:
+    """The settings of a preset file ``{"settings": {name: number, ...}, "tune": {...}}``, each setting checked
+    against :data:`RANGES`.
+
+    Raises:
+      AutomatchError: one line naming the file: missing or unreadable, not JSON, not that layout, an unknown key
+        or setting, a value that is not a number or is out of range.
+    """
+    path = Path(path)
+    where = f"preset file {path}"
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise AutomatchError(f"{where}: not found") from None
+    except IsADirectoryError:
+        raise AutomatchError(f"{where}: is a folder; expected a .json file") from None
+    except OSError as exc:
+        raise AutomatchError(f"{where}: cannot be read ({exc.strerror or exc})") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise AutomatchError(f"{where}: not valid JSON ({exc})") from None
+    if not isinstance(data, dict) or not isinstance(data.get("settings"), dict):
+        raise AutomatchError(f'{where}: expected a JSON object {{"settings": {{"penalty_k": 0.1, ...}}}}')
+    unknown = sorted(set(data) - set(PRESET_FILE_KEYS))
+    if unknown:
+        raise AutomatchError(f"{where}: unknown key(s) {', '.join(unknown)}; known: {', '.join(PRESET_FILE_KEYS)}")
+    values = data["settings"]
+    for name, value in values.items():
+        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+            raise AutomatchError(f"{where}: setting {name}={value!r} is not a finite number")
+    try:
+        TrackerSettings().replace(**values)  # unknown names and out-of-range values, in the settings' own words
+    except AutomatchError as exc:
+        raise AutomatchError(f"{where}: {exc}") from None
+    return {name: float(value) for name, value in values.items()}
+
+
+def write_preset_file(path: str | os.PathLike, values: Mapping[str, float], tune: Mapping[str, Any]) -> Path:
+    """Writes the preset file ``path`` (``settings`` = ``values``, checked as :func:`read_preset_file` checks them;
+    ``tune`` = provenance) atomically: a reader never sees half a file. Returns the path."""
+    path = Path(path)
+    TrackerSettings().replace(**values)
+    text = json.dumps({"settings": {k: float(v) for k, v in values.items()}, "tune": dict(tune)}, indent=2)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.partial")
+    partial.write_text(text + "\n", encoding="utf-8")
+    os.replace(partial, path)
+    return path
+
+
+def preset_values(preset: str | os.PathLike) -> dict[str, float]:
+    """The settings a preset sets: one of :data:`PRESETS` by name, or a preset file (:func:`is_preset_file`)."""
+    if isinstance(preset, str) and preset in PRESETS:
+        return dict(PRESETS[preset])
+    if is_preset_file(preset):
+        return read_preset_file(preset)
+    raise AutomatchError(f"unknown preset {preset!r}; known: {', '.join(PRESETS)}, or a preset file (.json)")
+
+
+def preset_settings(
+    settings: TrackerSettings, preset: str | os.PathLike | None = None, **overrides: Any
+) -> TrackerSettings:
+    """``settings`` with a preset (a :data:`PRESETS` name or a preset file, see :func:`preset_values`; ``None``:
+    none) and then ``overrides`` applied."""
+    values = {**(preset_values(preset) if preset else {}), **overrides}
     return settings.replace(**values) if values else settings
