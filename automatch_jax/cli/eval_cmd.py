@@ -1,4 +1,4 @@
-"""``automatch eval``: score result folders on a benchmark, print tables, write JSON and plots."""
+"""``automatch eval``: score result folders on a benchmark, print tables, write JSON, plots and an HTML report."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from pathlib import Path
 from automatch_jax.data.benchmarks import BENCHMARKS, load_benchmark
 from automatch_jax.errors import AutomatchError
 from automatch_jax.eval.evaluate import EVAL_PROTOCOLS, check_options, evaluate_trackers
-from automatch_jax.eval.plots import plot_reports
+from automatch_jax.eval.html_report import check_report_path, write_html
+from automatch_jax.eval.plots import render_plots, write_plots
 from automatch_jax.eval.protocols import CONVENTIONS
 from automatch_jax.eval.report import format_tables, write_json
 from automatch_jax.eval.supervised import STACKS
@@ -64,7 +65,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="with --protocol supervised: the VOT stack whose EAO interval to use (the paper's VOT2019: vot2019)",
     )
     parser.add_argument("--json", type=Path, metavar="OUT.json", help="write every number as JSON")
-    parser.add_argument("--plots", type=Path, metavar="DIR", help="write success/precision plots (PNG)")
+    parser.add_argument(
+        "--plots",
+        type=Path,
+        metavar="DIR",
+        help="write success, precision and normalised-precision plots (overall and per attribute) and the "
+        "per-attribute radar plot (PNG)",
+    )
+    parser.add_argument(
+        "--report",
+        type=Path,
+        metavar="OUT.html",
+        help="write one self-contained HTML file with the tables and every plot embedded (its folder must exist)",
+    )
     parser.add_argument(
         "--example",
         action="store_true",
@@ -93,6 +106,8 @@ def run(args: argparse.Namespace) -> int:
         if missing:
             raise AutomatchError(f"missing {', '.join(missing)} (or use --example)")
         dataset_name, root, tracker_dirs = args.dataset, args.root, args.results
+    if args.report:
+        check_report_path(args.report)
     check_options(args.protocol, args.convention, args.stack)
     if args.json:
         check_output_file(args.json, "--json")
@@ -110,7 +125,10 @@ def run(args: argparse.Namespace) -> int:
     print(format_tables(reports, dataset_name))
     if args.json:
         print(f"\nwrote {write_json(args.json, reports, dataset_name, str(root))}")
+    plots = render_plots(reports, dataset_name) if args.plots or args.report else []
     if args.plots:
-        for path in plot_reports(reports, args.plots, dataset_name):
+        for path in write_plots(plots, args.plots):
             print(f"wrote {path}")
+    if args.report:
+        print(f"wrote {write_html(args.report, reports, dataset_name, str(root), plots)}")
     return 0

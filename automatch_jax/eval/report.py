@@ -1,4 +1,5 @@
-"""Reports of evaluated trackers: text tables for the terminal and the JSON document.
+"""Reports of evaluated trackers: text tables for the terminal and the JSON document (the HTML report, made of
+the same cells, is :mod:`automatch_jax.eval.html_report`).
 
 JSON layout (values are fractions in [0, 1], ``fps`` in frames per second; keys a protocol does not define
 are absent)::
@@ -53,16 +54,27 @@ _PLAIN = {"fps": "{:.1f}", "failures": "{:.1f}", "robustness": "{:.3f}", "failur
           "accuracy": "{:.3f}", "eao": "{:.3f}"}
 
 
-def _cell(key: str, metrics: dict[str, float]) -> str:
+def format_cell(key: str, metrics: dict[str, float]) -> str:
+    """``metrics[key]`` as the tables print it (percent with one decimal, or as :data:`_PLAIN` says); ``-``
+    where the metric is absent."""
     if key not in metrics:
         return "-"
     value = metrics[key]
     return _PLAIN[key].format(value) if key in _PLAIN else f"{100.0 * value:.1f}"
 
 
-def _columns(reports: SequenceOf[TrackerReport]) -> list[tuple[str, str]]:
+def table_columns(reports: SequenceOf[TrackerReport]) -> list[tuple[str, str]]:
+    """(metric key, header) of the :data:`COLUMNS` that some report's overall numbers hold, in that order."""
     present = set().union(*(r.overall.keys() for r in reports))
     return [(key, header) for key, header in COLUMNS if key in present]
+
+
+def describe_convention(convention: str) -> str:
+    """How the numbers were computed, for a table's title: ``""`` for the official toolkits (``got10k``),
+    ``"pysot convention"``, or ``"VOT supervised experiment, vot2019 EAO interval"``."""
+    if convention.startswith("supervised:"):
+        return f"VOT supervised experiment, {convention.split(':', 1)[1]} EAO interval"
+    return "" if convention == "got10k" else f"{convention} convention"
 
 
 def _table(title: str, rows: list[tuple[str, str, dict[str, float]]], columns: list[tuple[str, str]]) -> str:
@@ -71,7 +83,7 @@ def _table(title: str, rows: list[tuple[str, str, dict[str, float]]], columns: l
     lines = [title, header, "-" * len(header)]
     for label, count, metrics in rows:
         lines.append(
-            f"{label:<{first}}  {count:>5}" + "".join(f"  {_cell(k, metrics):>8}" for k, _ in columns)
+            f"{label:<{first}}  {count:>5}" + "".join(f"  {format_cell(k, metrics):>8}" for k, _ in columns)
         )
     return "\n".join(lines)
 
@@ -82,12 +94,10 @@ def format_tables(reports: SequenceOf[TrackerReport], dataset: str) -> str:
     Scores are printed in percent (AUC, precision, AO, SR), speed in frames per second; VOT's supervised
     accuracy, robustness and EAO as VOT prints them.
     """
-    columns = _columns(reports)
+    columns = table_columns(reports)
     n_sequences = str(len(reports[0].sequences))
-    convention = reports[0].convention
-    how = "" if convention == "got10k" else f", {convention} convention"
-    if convention.startswith("supervised:"):
-        how = f", VOT supervised experiment, {convention.split(':', 1)[1]} EAO interval"
+    how = describe_convention(reports[0].convention)
+    how = f", {how}" if how else ""
     parts = [
         _table(
             f"{dataset}: overall (scores in %{how})",
