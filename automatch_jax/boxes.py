@@ -65,3 +65,15 @@ def cxcywh_to_xyxy(box: Any) -> Any:
     """(..., 4) ``cx, cy, w, h`` -> (..., 4) ``x0, y0, x1, y1`` (``x0 = cx - w / 2``)."""
     box, centre, size = _split(box)
     return _join(box, centre - size / 2, centre + size / 2)
+
+
+def iou_xywh(a: Any, b: Any) -> np.ndarray:
+    """(...) IoU of (..., 4) ``x, y, w, h`` boxes, elementwise with broadcasting (numpy, float64); 0 where the union
+    is empty. The benchmarks' toolkit-exact IoU (clipping, epsilon) is :func:`automatch_jax.eval.metrics.box_iou`."""
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    x0, y0 = np.maximum(a[..., 0], b[..., 0]), np.maximum(a[..., 1], b[..., 1])
+    x1 = np.minimum(a[..., 0] + a[..., 2], b[..., 0] + b[..., 2])
+    y1 = np.minimum(a[..., 1] + a[..., 3], b[..., 1] + b[..., 3])
+    inter = np.clip(x1 - x0, 0, None) * np.clip(y1 - y0, 0, None)
+    union = a[..., 2] * a[..., 3] + b[..., 2] * b[..., 3] - inter
+    return np.where(union > 0, inter / np.maximum(union, 1e-12), 0.0)

@@ -36,3 +36,12 @@ def test_round_trips_on_batches_and_under_jit(source: str, target: str) -> None:
 def test_wrong_last_axis_is_one_clear_error() -> None:
     with pytest.raises(ValueError, match=r"4 numbers on its last axis, not shape \(2, 3\)"):
         boxes.xywh_to_xyxy(np.zeros((2, 3)))
+
+
+def test_iou_of_xywh_boxes_broadcasts() -> None:
+    a = np.array([0, 0, 10, 10])
+    assert boxes.iou_xywh(a, a) == pytest.approx(1)
+    assert boxes.iou_xywh(a, [5, 0, 10, 10]) == pytest.approx(50 / 150)
+    assert boxes.iou_xywh(a, [20, 20, 5, 5]) == 0
+    assert boxes.iou_xywh([0, 0, 0, 0], [0, 0, 0, 0]) == 0  # empty union: 0, not NaN
+    np.testing.assert_allclose(boxes.iou_xywh(a, np.array([[0, 0, 10, 10], [0, 0, 10, 5]])), [1.0, 0.5])

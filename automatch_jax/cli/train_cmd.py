@@ -1,4 +1,4 @@
-"""``automatch train`` and ``automatch fetch-imagery``."""
+"""``automatch train`` and the commands that prepare its data: ``fetch-imagery`` and ``label-video``."""
 
 from __future__ import annotations
 
@@ -30,7 +30,26 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Download the allowed Debian image packages and scikit-image photos into a compact cache.",
     )
     fetch.add_argument("--out", type=Path, default=None, help="cache folder (default: ~/.cache/automatch/imagery)")
+    fetch.add_argument("--no-real-video", action="store_true",
+                       help="skip self-labelling visp-images-data's camera sequences (the real-video source)")
+    fetch.add_argument("--workers", type=positive_int, default=2, help="processes for the self-labelling")
     fetch.set_defaults(func=run_fetch)
+
+    label = subparsers.add_parser(
+        "label-video",
+        help="self-label your own videos into a training set (forward-backward consistent CSRT tracks)",
+        description="Track textured regions of each VIDEO (a video file or a folder of frames) forward and back with "
+        "CSRT and keep the consistent tracks, written in the MOTChallenge layout to OUT; train on them with "
+        "data.sources = {'mot': {'root': OUT}}.",
+    )
+    label.add_argument("videos", nargs="+", type=Path, metavar="VIDEO")
+    label.add_argument("--out", type=Path, required=True, help="output folder (one <video name>/ per input)")
+    label.add_argument("--seeds", type=positive_int, default=4, help="seed boxes per start frame")
+    label.add_argument("--start-every", type=positive_int, default=25, help="frames between start frames")
+    label.add_argument("--length", type=positive_int, default=50, help="frames each seed is followed")
+    label.add_argument("--workers", type=positive_int, default=2, help="processes")
+    label.add_argument("--quiet", action="store_true", help="no progress bar")
+    label.set_defaults(func=run_label)
 
 
 def run_train(args: argparse.Namespace) -> int:
@@ -62,5 +81,20 @@ def run_fetch(args: argparse.Namespace) -> int:
     from automatch_jax.data.imagery import default_imagery_dir, fetch_imagery
     from automatch_jax.paths import check_output_dir
 
-    fetch_imagery(check_output_dir(args.out or default_imagery_dir(), "--out"))
+    fetch_imagery(check_output_dir(args.out or default_imagery_dir(), "--out"), real_video=not args.no_real_video,
+                  workers=args.workers)
+    return 0
+
+
+def run_label(args: argparse.Namespace) -> int:
+    from automatch_jax.data.self_label import SelfLabelConfig, label_videos, video_sources
+    from automatch_jax.paths import check_output_dir
+
+    cfg = SelfLabelConfig(seeds=args.seeds, start_every=args.start_every, length=max(2, args.length))
+    sources = video_sources(args.videos)
+    out = check_output_dir(args.out, "--out")
+    counts = label_videos(sources, out, cfg, workers=args.workers, progress=not args.quiet)
+    for name, count in counts.items():
+        print(f"{name}: {count} tracks")
+    print(f"{sum(counts.values())} self-labelled tracks in {out} (MOTChallenge layout; data.sources 'mot')")
     return 0

@@ -4,7 +4,9 @@ with alpha, fetched from Debian packages and scikit-image, never from a dataset 
 ``fetch_imagery(dir)`` downloads the Debian packages with ``apt-get download``, unpacks them with ``dpkg -x`` (no
 root side effects) and writes a compact cache: backgrounds (longest side at most 1024 px, JPEG) and cut-outs (RGBA
 PNG, longest side at most 256 px), with ``index.json``. scikit-image's bundled photos are always added as
-backgrounds, so a cache exists even where Debian packages cannot be had.
+backgrounds, so a cache exists even where Debian packages cannot be had. Unless told not to, it also self-labels the
+real camera sequences of Debian's ``visp-images-data`` into ``real-video/`` (MOTChallenge layout; see
+:mod:`automatch_jax.data.self_label`), the ``real-video`` training source.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ DEMO_PHOTOS = ("chelsea", "rocket")
 MAX_BACKGROUND = 1024
 MAX_CUTOUT = 256
 INDEX = "index.json"
+REAL_VIDEO = "real-video"  # the self-labelled real camera sequences, a MOTChallenge folder in the cache
 
 
 def default_imagery_dir() -> Path:
@@ -61,8 +64,11 @@ def _download(packages: tuple[str, ...], work: Path, log: Callable[[str], None])
     return unpacked
 
 
-def fetch_imagery(out: Path | None = None, log: Callable[[str], None] = print) -> Path:
-    """Build the imagery cache in ``out`` (default :func:`default_imagery_dir`); returns its folder."""
+def fetch_imagery(out: Path | None = None, log: Callable[[str], None] = print, real_video: bool = True,
+                  workers: int = 2) -> Path:
+    """Build the imagery cache in ``out`` (default :func:`default_imagery_dir`); returns its folder. With
+    ``real_video`` the visp sequences are self-labelled into ``out/real-video`` too (about 3 CPU-minutes, spread
+    over ``workers`` processes)."""
     from skimage import data as photos
 
     out = Path(out or default_imagery_dir())
@@ -110,16 +116,23 @@ def fetch_imagery(out: Path | None = None, log: Callable[[str], None] = print) -
         log("apt-get/dpkg not available: only scikit-image photos fetched")
     (out / INDEX).write_text(json.dumps({"backgrounds": backgrounds, "cutouts": cutouts}, indent=1))
     log(f"{len(backgrounds)} backgrounds, {len(cutouts)} cut-outs in {out}")
+    if real_video and shutil.which("apt-get") and shutil.which("dpkg"):
+        from automatch_jax.data.self_label import fetch_real_video
+
+        fetch_real_video(out / REAL_VIDEO, lambda packages, work: _download(packages, work, log),
+                         workers=workers, log=log)
     return out
 
 
 @dataclasses.dataclass
 class Imagery:
     """Loaded imagery: ``backgrounds`` (BGR uint8) and ``cutouts`` (BGRA uint8), split deterministically into
-    training and validation parts by :meth:`split`."""
+    training and validation parts by :meth:`split`; ``folder`` is the cache it was loaded from (None when built in
+    memory), where the ``real-video`` source finds its tracks."""
 
     backgrounds: list[np.ndarray]
     cutouts: list[np.ndarray]
+    folder: Path | None = None
 
     @classmethod
     def load(cls, folder: Path | None = None) -> Imagery:
@@ -134,7 +147,7 @@ class Imagery:
         cutouts = [c for c in cutouts if c is not None and c.ndim == 3 and c.shape[2] == 4]
         if not backgrounds:
             raise AutomatchError(f"{folder}: the imagery cache holds no readable background")
-        return cls(backgrounds, cutouts)
+        return cls(backgrounds, cutouts, folder)
 
     @classmethod
     def builtin(cls, cutouts: int = 24, seed: int = 0) -> Imagery:
@@ -167,5 +180,5 @@ class Imagery:
             chosen = [x for i, x in enumerate(items) if (i % k == k - 1) == keep_validation]
             return chosen or items
 
-        return (Imagery(part(self.backgrounds, False), part(self.cutouts, False)),
-                Imagery(part(self.backgrounds, True), part(self.cutouts, True)))
+        return (Imagery(part(self.backgrounds, False), part(self.cutouts, False), self.folder),
+                Imagery(part(self.backgrounds, True), part(self.cutouts, True), self.folder))

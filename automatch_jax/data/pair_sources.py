@@ -5,6 +5,7 @@
     config.data.sources = {
         "synthetic": {"weight": 1.0},                           # still scenes from the imagery cache
         "synthetic-video": {"weight": 1.0},                     # frames of automatch_jax.data.synth sequences
+        "real-video": {"weight": 1.0},                          # self-labelled real camera sequences (cache)
         "got10k-train": {"weight": 2.0, "root": "/data/GOT-10k"},
         "coco": {"weight": 0.5, "root": "/data/coco", "split": "train2017"},
     }
@@ -23,16 +24,16 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from automatch_jax.data.imagery import Imagery
+from automatch_jax.data.imagery import REAL_VIDEO, Imagery
 from automatch_jax.data.otb_table import ATTRIBUTES
 from automatch_jax.data.pairs import PairConfig, PairSource, SceneSource, imagery_digest
-from automatch_jax.data.synth import SynthConfig, SyntheticSequence
+from automatch_jax.data.synth import SynthConfig, SyntheticSequence, TargetInvisible
 from automatch_jax.data.tracks import TrackSet
 from automatch_jax.data.training_sets import TRAINING_SETS, load_training_set
 from automatch_jax.errors import AutomatchError, DatasetError
 
 # the data.sources drawn from the imagery cache, each with the settings it takes besides its weight
-SYNTHETIC_SOURCES = {"synthetic": (), "synthetic-video": ("attributes",)}
+IMAGERY_SOURCES = {"synthetic": (), "synthetic-video": ("attributes",), "real-video": ()}
 
 VALIDATION_EVERY = 10
 
@@ -109,17 +110,34 @@ class SyntheticVideoSource:
         return SyntheticSequence(self.imagery, chosen, int(rng.integers(2**31)), self.synth)
 
     def draw_pair(self, rng: np.random.Generator, cfg: PairConfig) -> tuple[np.ndarray, ...] | None:
+        """Two frames at most ``cfg.frame_gap`` apart; None (the caller redraws) when the target covers no pixel
+        in one of them."""
         sequence = self._sequence(rng)
         n = len(sequence)
         i = int(rng.integers(n))
         j = int(np.clip(i + rng.integers(-cfg.frame_gap, cfg.frame_gap + 1), 0, n - 1))
-        (z, z_box), (x, x_box) = sequence.render(i), sequence.render(j)
+        try:
+            (z, z_box), (x, x_box) = sequence.render(i), sequence.render(j)
+        except TargetInvisible:
+            return None
         return z, _xyxy(z_box), x, _xyxy(x_box)
 
     def draw_frame(self, rng: np.random.Generator, cfg: PairConfig) -> tuple[np.ndarray, np.ndarray] | None:
         sequence = self._sequence(rng)
-        frame, box = sequence.render(int(rng.integers(len(sequence))))
+        try:
+            frame, box = sequence.render(int(rng.integers(len(sequence))))
+        except TargetInvisible:
+            return None
         return frame, _xyxy(box)
+
+
+def _real_video_tracks(imagery: Imagery, index_dir: Path | None) -> TrackSet:
+    """The self-labelled real camera tracks of the imagery cache (``<cache>/real-video``, MOTChallenge layout)."""
+    folder = imagery.folder / REAL_VIDEO if imagery.folder is not None else None
+    if folder is None or not folder.is_dir():
+        raise AutomatchError(f"source 'real-video': no {REAL_VIDEO}/ folder in the imagery cache"
+                             f"{f' {imagery.folder}' if imagery.folder else ''} (run `automatch fetch-imagery`)")
+    return load_training_set("mot", folder, index_dir=index_dir, progress=False)
 
 
 class MixtureSource:
@@ -161,11 +179,15 @@ def build_source(sources: Mapping[str, Mapping], imagery: Imagery | None, split:
         weight = float(spec.pop("weight", 1.0))
         if weight == 0:
             continue
-        if name in SYNTHETIC_SOURCES:
+        if name in IMAGERY_SOURCES:
             if imagery is None:
                 raise AutomatchError(f"source {name!r} needs the imagery cache (run `automatch fetch-imagery`)")
-            built[name] = SceneSource(imagery) if name == "synthetic" else SyntheticVideoSource(
-                imagery, int(spec.pop("attributes", 2)))
+            if name == "real-video":
+                built[name] = TrackSource(_real_video_tracks(imagery, index_dir), split)
+            elif name == "synthetic":
+                built[name] = SceneSource(imagery)
+            else:
+                built[name] = SyntheticVideoSource(imagery, int(spec.pop("attributes", 2)))
         elif name in TRAINING_SETS:
             root = spec.pop("root", "")
             if not root:
@@ -173,7 +195,7 @@ def build_source(sources: Mapping[str, Mapping], imagery: Imagery | None, split:
             tracks = load_training_set(name, root, index_dir=index_dir, progress=progress, **spec)
             built[name] = TrackSource(tracks, split)
         else:
-            known = ", ".join([*SYNTHETIC_SOURCES, *TRAINING_SETS])
+            known = ", ".join([*IMAGERY_SOURCES, *TRAINING_SETS])
             raise AutomatchError(f"unknown training source {name!r}; known: {known}")
         weights[name] = weight
     return MixtureSource(built, weights)

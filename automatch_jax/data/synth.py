@@ -247,9 +247,13 @@ class SyntheticSequence:
             scene = _motion_blur(scene, self.blur[t], self.blur_angle[t])
         noise = np.random.default_rng([self.seed, t]).normal(0, 2.0, scene.shape).astype(np.float32)
         frame = np.clip(scene + noise, 0, 255).astype(np.uint8)
-        if box is None:  # cannot happen by construction (the path keeps >= 30 % of the target in view)
-            raise RuntimeError(f"synthetic sequence {self.seed}: target invisible in frame {t}")
+        if box is None:  # rare: the path keeps >= 30 % of the target in view, but a cut-out may paste to no pixel
+            raise TargetInvisible(f"synthetic sequence {self.seed}: target invisible in frame {t}")
         return frame, np.array([box[0], box[1], box[2] - box[0], box[3] - box[1]], np.float64)
+
+
+class TargetInvisible(RuntimeError):
+    """A rendered frame whose target covers no pixel (training sources redraw; a benchmark writer stops)."""
 
 
 def _pick_target(imagery: Imagery, rng: np.random.Generator) -> np.ndarray:

@@ -13,6 +13,10 @@ det                  ImageNet DET: ROOT/Annotations/DET/{train,val}/.../<image>.
                      every object a one-frame track
 coco                 COCO: ROOT/annotations/instances_<split>.json and ROOT/<split>/<file_name>; every non-crowd
                      object a one-frame track
+mot                  MOTChallenge (MOT17/MOT20, and what ``automatch label-video`` writes): ROOT/<seq>/gt/gt.txt
+                     (frame, id, x, y, w, h, flag, class, visibility; 1-based frames) and ROOT/<seq>/img1/<frame:06>
+                     (imDir/imExt from seqinfo.ini); one track per (seq, id), rows with flag 0 or visibility
+                     below ``min_visibility`` (default 0.5) kept as invisible frames; ROOT/train/<seq> is read too
 youtube-bb           YouTube-BB: ROOT/yt_bb_detection_<split>.csv (youtube_id, timestamp_ms, class_id,
                      class_name, object_id, object_presence, xmin, xmax, ymin, ymax; boxes as fractions) with the
                      decoded frames at ROOT/frames/<youtube_id>/<timestamp_ms>.jpg (``frame_pattern`` changes it)
@@ -24,6 +28,7 @@ Every reader scans once, with a progress bar, and caches the result as an index 
 
 from __future__ import annotations
 
+import configparser
 import csv
 import json
 import os
@@ -171,6 +176,59 @@ def scan_coco(root: Path, split: str = "train2017", progress: bool = True) -> Tr
     return builder.build()
 
 
+def _mot_sequence_folders(root: Path) -> list[Path]:
+    base = root / "train" if (root / "train").is_dir() else root
+    return sorted(p.parent.parent for p in base.glob("*/gt/gt.txt"))
+
+
+def _mot_image_naming(folder: Path) -> tuple[str, str]:
+    """(image folder, suffix) of a MOTChallenge sequence from its seqinfo.ini (img1, .jpg when absent)."""
+    info = configparser.ConfigParser()
+    try:
+        info.read(folder / "seqinfo.ini", encoding="utf-8")
+    except configparser.Error as exc:
+        raise DatasetError(f"{folder / 'seqinfo.ini'}: unreadable ({exc.__class__.__name__})") from None
+    section = info["Sequence"] if info.has_section("Sequence") else {}
+    return section.get("imDir", "img1"), section.get("imExt", ".jpg")
+
+
+def scan_mot(root: Path, min_visibility: str = "0.5", progress: bool = True) -> TrackSet:
+    """MOTChallenge ground truth: one track per (sequence, id) over the frames from its first to its last row."""
+    folders = _mot_sequence_folders(root)
+    if not folders:
+        raise DatasetError(f"{root}: no <seq>/gt/gt.txt (expected the MOTChallenge layout)")
+    try:
+        threshold = float(min_visibility)
+    except ValueError:
+        raise DatasetError(f"mot: min_visibility {min_visibility!r} is not a number") from None
+    builder = TrackBuilder("mot", root)
+    for folder in _progress(folders, "mot", progress):
+        image_dir, suffix = _mot_image_naming(folder)
+        gt = folder / "gt" / "gt.txt"
+        try:
+            rows = np.loadtxt(gt, delimiter=",", ndmin=2, dtype=np.float64)
+        except ValueError as exc:
+            raise DatasetError(f"{gt}: not comma-separated numbers ({exc})") from None
+        if rows.size == 0:
+            continue
+        if rows.shape[1] < 6:
+            raise DatasetError(f"{gt}: {rows.shape[1]} columns, expected at least 6 (frame, id, x, y, w, h)")
+        flag = rows[:, 6] if rows.shape[1] > 6 else np.ones(len(rows))
+        visibility = rows[:, 8] if rows.shape[1] > 8 else np.ones(len(rows))
+        keep = (flag != 0) & (visibility >= threshold)
+        relative = os.path.relpath(folder / image_dir, root)
+        for track_id in np.unique(rows[:, 1]):
+            mine = rows[:, 1] == track_id
+            frames = rows[mine, 0].astype(np.int64)
+            first, last = frames.min(), frames.max()
+            boxes = np.full((last - first + 1, 4), np.nan, np.float32)
+            visible = np.zeros(last - first + 1, bool)
+            boxes[frames - first] = rows[mine, 2:6]
+            visible[frames - first] = keep[mine]
+            builder.add([f"{relative}/{f:06d}{suffix}" for f in range(first, last + 1)], boxes, visible)
+    return builder.build()
+
+
 def scan_youtube_bb(root: Path, split: str = "train", frame_pattern: str = "frames/{youtube_id}/{timestamp_ms}.jpg",
                     progress: bool = True) -> TrackSet:
     """YouTube-BB: one track per (youtube_id, class_id, object_id), rows ordered by time; rows whose decoded frame
@@ -212,6 +270,7 @@ TRAINING_SETS: dict[str, Callable[..., TrackSet]] = {
     "det": scan_det,
     "coco": scan_coco,
     "youtube-bb": scan_youtube_bb,
+    "mot": scan_mot,
 }
 
 

@@ -24,7 +24,7 @@ from typing import Any
 import ml_collections
 
 from automatch_jax.data.otb_table import ATTRIBUTES
-from automatch_jax.data.pair_sources import SYNTHETIC_SOURCES
+from automatch_jax.data.pair_sources import IMAGERY_SOURCES
 from automatch_jax.data.pairs import SCENE, PairConfig
 from automatch_jax.data.training_sets import TRAINING_SETS
 from automatch_jax.errors import AutomatchError
@@ -269,8 +269,8 @@ def _model_rules() -> dict[str, Rule]:
 
 def _source_options(name: str) -> tuple[str, ...]:
     """The settings a ``data.sources`` entry ``name`` takes besides ``weight``: its reader's keyword arguments."""
-    if name in SYNTHETIC_SOURCES:
-        return SYNTHETIC_SOURCES[name]
+    if name in IMAGERY_SOURCES:
+        return IMAGERY_SOURCES[name]
     reader = TRAINING_SETS[name] if isinstance(TRAINING_SETS, Mapping) else TRAINING_SETS.get(name)
     return ("root", *(p for p in inspect.signature(reader).parameters if p not in ("root", "progress")))
 
@@ -347,7 +347,7 @@ def _check_pairs(value: Any, strict: bool) -> None:
 
 def _check_sources(value: Any, strict: bool) -> None:
     entries = _entries(value, "data.sources")
-    known = [*SYNTHETIC_SOURCES, *TRAINING_SETS]
+    known = [*IMAGERY_SOURCES, *TRAINING_SETS]
     weights = []
     for name, spec in entries.items():
         where = f"data.sources.{name}"

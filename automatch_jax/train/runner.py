@@ -44,7 +44,7 @@ import orbax.checkpoint as ocp
 from tqdm import tqdm
 
 from automatch_jax.data.imagery import Imagery
-from automatch_jax.data.pair_sources import build_source
+from automatch_jax.data.pair_sources import IMAGERY_SOURCES, build_source
 from automatch_jax.data.pairs import PairConfig, PairLoader
 from automatch_jax.errors import AutomatchError
 from automatch_jax.models.backbones import pretrained_backbone_variables
@@ -125,10 +125,10 @@ def data_sources(config: ml_collections.ConfigDict) -> dict[str, dict]:
 def pair_loaders(config: ml_collections.ConfigDict, geometry, imagery: Imagery | None, local_batch: int,
                  seed: int, workers: int, progress: bool = True) -> tuple[PairLoader, PairLoader]:
     """(training, validation) pair loaders over ``config.data.sources`` at the network's crop sizes, each drawing
-    this process's disjoint share of every global batch; the imagery cache is loaded when a synthetic source needs
-    it and split into its training and validation parts."""
+    this process's disjoint share of every global batch; the imagery cache is loaded when a source drawn from it
+    needs it and split into its training and validation parts."""
     sources = data_sources(config)
-    if imagery is None and any(name.startswith("synthetic") for name in sources):
+    if imagery is None and any(name in IMAGERY_SOURCES for name in sources):
         imagery = Imagery.load(config.data.get("imagery") or None)
     train_imagery, val_imagery = imagery.split(config.data.validation_fraction) if imagery else (None, None)
     pair_cfg = PairConfig(**{**dict(config.data.pairs), "exemplar_size": geometry.exemplar_size,

@@ -181,3 +181,27 @@ def test_split_is_disjoint_and_keeps_both_parts(imagery: Imagery) -> None:
     assert len(train.cutouts) + len(val.cutouts) == len(imagery.cutouts)
     assert val.cutouts and train.cutouts
     assert not any(any(t is v for v in val.cutouts) for t in train.cutouts)
+
+
+def test_a_synthetic_video_frame_without_target_pixels_is_redrawn(imagery: Imagery,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """A rendered frame whose target covers no pixel (it happens, rarely, with OV + SV) makes the source give up
+    that draw, and the pair is drawn again instead of stopping the training run."""
+    from automatch_jax.data import synth
+    from automatch_jax.data.pair_sources import SyntheticVideoSource
+
+    render, calls = synth.SyntheticSequence.render, []
+
+    def first_frames_invisible(self, t: int):
+        calls.append(t)
+        if len(calls) <= 3:
+            raise synth.TargetInvisible(f"synthetic sequence {self.seed}: target invisible in frame {t}")
+        return render(self, t)
+
+    monkeypatch.setattr(synth.SyntheticSequence, "render", first_frames_invisible)
+    source = SyntheticVideoSource(imagery, synth=synth.SynthConfig(width=160, height=120, frames=8))
+    rng = np.random.default_rng(0)
+    assert source.draw_pair(rng, PairConfig()) is None
+    assert source.draw_frame(rng, PairConfig()) is None
+    pair = sample_pair(0, 0, source, PairConfig(negative=0.0))
+    assert pair["positive"] == 1.0 and len(calls) > 3

@@ -17,8 +17,8 @@ from automatch_jax.models.losses import CLS_LOSSES, IOU_LOSSES, classification_l
 from automatch_jax.search.bilevel import ORDERS
 from automatch_jax.train.config import (
     COMPUTE_DTYPES,
+    IMAGERY_SOURCES,
     LOSS_KINDS,
-    SYNTHETIC_SOURCES,
     Rule,
     config_schema,
     load_config,
@@ -166,7 +166,7 @@ def test_the_names_the_schema_allows_are_those_the_code_implements(tmp_path: Pat
     pred, weight = jnp.ones((1, 3, 3, 4)), jnp.ones((1, 3, 3))
     for kind in LOSS_KINDS["iou"]:
         assert np.isfinite(float(iou_loss(pred, pred * 2, weight, kind)))
-    for name in [*SYNTHETIC_SOURCES, *TRAINING_SETS]:  # every source name the schema allows is one build_source knows
+    for name in [*IMAGERY_SOURCES, *TRAINING_SETS]:  # every source name the schema allows is one build_source knows
         with pytest.raises(AutomatchError) as caught:
             build_source({name: {"root": str(tmp_path / "missing")}}, None, progress=False)
         assert "unknown training source" not in str(caught.value)
