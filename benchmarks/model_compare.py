@@ -52,6 +52,8 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--work", type=Path, required=True)
     parser.add_argument("--model", action="append", default=[], help="NAME=PATH@PRESET (repeatable)")
     parser.add_argument("--real", type=Path, default=None, help="real OTB-layout sequences (reference only)")
+    parser.add_argument("--bench", type=Path, default=None,
+                        help="an OTB-layout benchmark to use instead of synthesising the model card's")
     parser.add_argument("--sequences", type=int, default=44)
     parser.add_argument("--frames", type=int, default=60)
     parser.add_argument("--seed", type=int, default=1)
@@ -61,10 +63,11 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--quiet", action="store_true")
     args = parser.parse_args(argv)
     work = args.work.absolute()
-    imagery = Imagery.builtin(cutouts=24) if args.builtin_imagery else Imagery.load(args.imagery)
-    bench = work / "synth-otb"
-    synthesise_benchmark(bench, imagery.split()[1], args.sequences, ATTRIBUTES, 0, args.seed,
-                         SynthConfig(frames=args.frames), progress=not args.quiet)  # complete sequences are kept
+    bench = args.bench or work / "synth-otb"
+    if args.bench is None:
+        imagery = Imagery.builtin(cutouts=24) if args.builtin_imagery else Imagery.load(args.imagery)
+        synthesise_benchmark(bench, imagery.split()[1], args.sequences, ATTRIBUTES, 0, args.seed,
+                             SynthConfig(frames=args.frames), progress=not args.quiet)  # complete ones are kept
     benchmarks = {"synthetic": load_benchmark("otb", bench)}
     if args.real:
         benchmarks["real"] = load_benchmark("otb", args.real)

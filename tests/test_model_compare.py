@@ -29,3 +29,7 @@ def test_compare_table_has_a_row_per_tracker(smoke_checkpoint: Path, smoke_autom
     assert json.loads((tmp_path / "compare.json").read_text())["benchmarks"]["synthetic"]["trackers"].keys() == \
         trackers.keys()
     assert len(list((tmp_path / "results" / "synthetic" / "CSRT").glob("*_time.txt"))) == 2
+    again = compare.main(["--work", str(tmp_path / "again"), "--bench", str(tmp_path / "synth-otb"), "--no-csrt",
+                          "--model", f"smoke={smoke_checkpoint}", "--quiet"])  # an existing benchmark, reused
+    assert again["benchmarks"]["synthetic"]["trackers"]["smoke"]["overall"]["success_auc"] == \
+        trackers["smoke"]["overall"]["success_auc"]

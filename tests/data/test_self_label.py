@@ -56,6 +56,14 @@ def moving_patch(n: int, vanish_at: int | None = None, seed: int = 0) -> tuple[l
     return frames, np.array(truth, np.float64)
 
 
+def frame_folder(folder: Path, frames: list[np.ndarray]) -> Path:
+    """``frames`` written as ``folder/000.png, 001.png, ...``."""
+    folder.mkdir()
+    for i, frame in enumerate(frames):
+        cv2.imwrite(str(folder / f"{i:03d}.png"), frame)
+    return folder
+
+
 def test_seeds_lie_on_texture_and_do_not_overlap() -> None:
     frames, truth = moving_patch(1)
     cfg = SelfLabelConfig(seeds=3, min_side=0.2, max_side=0.3)
@@ -157,11 +165,7 @@ def test_real_video_source_draws_pairs_from_the_imagery_cache(tmp_path: Path) ->
 
 
 def test_read_frames_and_video_sources_check_their_inputs(tmp_path: Path) -> None:
-    frames, _ = moving_patch(3)
-    folder = tmp_path / "frames"
-    folder.mkdir()
-    for i, frame in enumerate(frames):
-        cv2.imwrite(str(folder / f"{i:03d}.png"), frame)
+    folder = frame_folder(tmp_path / "frames", moving_patch(3)[0])
     assert len(read_frames(folder)) == 3
     assert list(video_sources([folder, folder])) == ["frames", "frames-2"]
     (tmp_path / "notes.txt").write_text("x")
@@ -173,11 +177,7 @@ def test_read_frames_and_video_sources_check_their_inputs(tmp_path: Path) -> Non
 
 
 def test_label_videos_writes_a_training_set(tmp_path: Path) -> None:
-    frames, _ = moving_patch(24)
-    folder = tmp_path / "clip"
-    folder.mkdir()
-    for i, frame in enumerate(frames):
-        cv2.imwrite(str(folder / f"{i:03d}.png"), frame)
+    folder = frame_folder(tmp_path / "clip", moving_patch(24)[0])
     cfg = SelfLabelConfig(seeds=2, start_every=12, length=12, candidates=40)
     counts = label_videos({"clip": (folder, "*")}, tmp_path / "out", cfg, workers=1, progress=False)
     assert counts["clip"] > 0
