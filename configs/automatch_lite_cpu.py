@@ -16,7 +16,8 @@ from automatch_jax.train.config import load_config
 
 def get_config(arg: str = "") -> ml_collections.ConfigDict:
     steps_text, _, variant = arg.partition(",")
-    bases = {"": "automatch_lite.py", "fast": "automatch_lite_fast.py", "fast-authors": "automatch_lite_fast_authors.py"}
+    bases = {"": "automatch_lite.py", "fast": "automatch_lite_fast.py",
+             "fast-authors": "automatch_lite_fast_authors.py"}
     if variant not in bases:
         raise ValueError(f"unknown variant {variant!r}; known: fast, fast-authors")
     base = bases[variant]

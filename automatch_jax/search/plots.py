@@ -17,13 +17,12 @@ def plot_potentials(result: Mapping[str, Any], path: Path) -> Path | None:
     history = result.get("history") or []
     if not history:
         return None
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    # a figure of its own: no pyplot state, and no backend switch that would stop a notebook's inline figures
+    from matplotlib.figure import Figure
 
     steps = [h["step"] for h in history]
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4), sharey=True)
+    fig = Figure(figsize=(11, 4))
+    axes = fig.subplots(1, 2, sharey=True)
     for ax, branch in zip(axes, BRANCHES, strict=True):
         values = np.array([h[branch] for h in history])
         for i, op in enumerate(result["space"]):
@@ -37,5 +36,4 @@ def plot_potentials(result: Mapping[str, Any], path: Path) -> Path | None:
     fig.suptitle(f"BCM search, {result.get('order', '')} order ({result.get('config', '')})")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
-    plt.close(fig)
     return path
