@@ -3,7 +3,7 @@ held-out synthetic benchmark (the model card's: ``automatch synth --sequences 44
 imagery's validation part) and, for reference only, on real OTB-layout sequences; plus each model's mean frames/s
 on them (tracking only, after decoding, on this machine: compare within one run).
 
-    python benchmarks/model_compare.py --work /tmp/compare \\
+    python benchmarks/model_compare.py --work compare \\
         --model automatch-lite --model automatch-lite-fast --model new=runs/fa/model \\
         --real ../shared/data/sequences
 
