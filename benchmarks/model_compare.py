@@ -42,7 +42,8 @@ def parse_model(text: str) -> tuple[str, str, str | None]:
 
 
 def mean_fps(results: Path) -> float:
-    """Frames over seconds of every ``<seq>_time.txt`` in ``results``."""
+    """Frames over seconds of every ``<seq>_time.txt`` in ``results``: the throughput a user sees, unlike the
+    evaluation's ``fps`` (the toolkits' mean of per-frame speeds, which weighs the fast frames more)."""
     times = np.concatenate([np.loadtxt(p, ndmin=1) for p in sorted(results.glob("*_time.txt"))])
     return float(len(times) / max(times.sum(), 1e-9))
 

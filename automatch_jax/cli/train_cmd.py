@@ -90,7 +90,7 @@ def run_label(args: argparse.Namespace) -> int:
     from automatch_jax.data.self_label import SelfLabelConfig, label_videos, video_sources
     from automatch_jax.paths import check_output_dir
 
-    cfg = SelfLabelConfig(seeds=args.seeds, start_every=args.start_every, length=max(2, args.length))
+    cfg = SelfLabelConfig(seeds=args.seeds, start_every=args.start_every, length=args.length)
     sources = video_sources(args.videos)
     out = check_output_dir(args.out, "--out")
     counts = label_videos(sources, out, cfg, workers=args.workers, progress=not args.quiet)

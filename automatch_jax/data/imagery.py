@@ -83,7 +83,8 @@ def fetch_imagery(out: Path | None = None, log: Callable[[str], None] = print, r
         path = out / "backgrounds" / f"skimage_{name}.jpg"
         cv2.imwrite(str(path), _resize_max(bgr, MAX_BACKGROUND), [cv2.IMWRITE_JPEG_QUALITY, 92])
         backgrounds.append(path.name)
-    if shutil.which("apt-get") and shutil.which("dpkg"):
+    debian = bool(shutil.which("apt-get") and shutil.which("dpkg"))
+    if debian:
         with tempfile.TemporaryDirectory() as tmp:
             root = _download(BACKGROUND_PACKAGES + CUTOUT_PACKAGES, Path(tmp), log)
             seen = set()
@@ -116,7 +117,7 @@ def fetch_imagery(out: Path | None = None, log: Callable[[str], None] = print, r
         log("apt-get/dpkg not available: only scikit-image photos fetched")
     (out / INDEX).write_text(json.dumps({"backgrounds": backgrounds, "cutouts": cutouts}, indent=1))
     log(f"{len(backgrounds)} backgrounds, {len(cutouts)} cut-outs in {out}")
-    if real_video and shutil.which("apt-get") and shutil.which("dpkg"):
+    if real_video and debian:
         from automatch_jax.data.self_label import fetch_real_video
 
         fetch_real_video(out / REAL_VIDEO, lambda packages, work: _download(packages, work, log),

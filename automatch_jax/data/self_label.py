@@ -190,13 +190,19 @@ def write_mot(out: Path, name: str, frames: Sequence[np.ndarray], tracks: Sequen
 
 def read_frames(source: Path, pattern: str = "*") -> list[np.ndarray]:
     """The frames of a video file or of a folder of images (files matching ``pattern``, in name order), as uint8
-    arrays; one clear :class:`AutomatchError` when there is nothing to read."""
+    arrays; one clear :class:`AutomatchError` naming the file for an unreadable or non-8-bit image, or when fewer than
+    two frames can be read."""
     source = Path(source)
     if source.is_dir():
-        files = sorted(p for p in source.glob(pattern) if p.suffix.lower() in IMAGE_SUFFIXES)
-        frames = [cv2.imread(str(p), cv2.IMREAD_UNCHANGED) for p in files]
-        frames = [f if f.ndim == 2 or f.shape[2] == 3 else cv2.cvtColor(f, cv2.COLOR_BGRA2BGR)
-                  for f in frames if f is not None and f.dtype == np.uint8]
+        frames = []
+        for path in sorted(p for p in source.glob(pattern) if p.suffix.lower() in IMAGE_SUFFIXES):
+            frame = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+            if frame is None or frame.dtype != np.uint8:
+                what = "unreadable" if frame is None else f"{frame.dtype} pixels, expected 8-bit"
+                raise AutomatchError(f"{path}: {what} (label-video reads 8-bit grey, BGR or BGRA frames)")
+            if frame.ndim == 3 and frame.shape[2] == 4:
+                frame = cv2.cvtColor(frame, cv2.COLOR_BGRA2BGR)
+            frames.append(frame)
     elif source.is_file() and source.suffix.lower() in VIDEO_SUFFIXES:
         capture = cv2.VideoCapture(str(source))
         frames = []
@@ -250,16 +256,16 @@ def label_videos(sources: dict[str, tuple[Path, str]], out: Path, cfg: SelfLabel
             names.append(name)
             jobs.append((frames[start : start + cfg.length], start, cfg, seed + k))
     results: dict[str, list[Track]] = {name: [] for name in frames_of}
-    with tqdm(total=len(jobs), desc="self-labelling", unit="start", disable=not progress, leave=False) as bar:
-        if workers > 1:
-            with ProcessPoolExecutor(workers) as pool:
-                for name, tracks in zip(names, pool.map(_label_job, jobs), strict=True):
-                    results[name].extend(tracks)
-                    bar.update()
-        else:
-            for name, job in zip(names, jobs, strict=True):
-                results[name].extend(_label_job(job))
+    pool = ProcessPoolExecutor(workers) if workers > 1 else None
+    try:
+        labelled = pool.map(_label_job, jobs) if pool else map(_label_job, jobs)
+        with tqdm(total=len(jobs), desc="self-labelling", unit="start", disable=not progress, leave=False) as bar:
+            for name, tracks in zip(names, labelled, strict=True):
+                results[name].extend(tracks)
                 bar.update()
+    finally:
+        if pool:
+            pool.shutdown()
     for name, frames in frames_of.items():
         write_mot(out, name, frames, results[name])
     return {name: len(tracks) for name, tracks in results.items()}

@@ -50,6 +50,7 @@ def _quiet_ffmpeg() -> None:
 
 _quiet_ffmpeg()  # on import too: OpenCV reads it once, at the process's first video capture or writer
 
+
 def _video_capture(path: Path) -> cv2.VideoCapture:
     """A capture of the video file at ``path`` through FFmpeg where OpenCV has it (its other readers print their own
     complaints about a damaged file)."""

@@ -15,8 +15,10 @@ from automatch_jax.data.imagery import REAL_VIDEO, Imagery
 from automatch_jax.data.pair_sources import build_source
 from automatch_jax.data.pairs import PairConfig
 from automatch_jax.data.self_label import (
+    VISP_ROOT,
     SelfLabelConfig,
     Track,
+    fetch_real_video,
     forward_backward,
     label_frames,
     label_videos,
@@ -167,6 +169,10 @@ def test_real_video_source_draws_pairs_from_the_imagery_cache(tmp_path: Path) ->
 def test_read_frames_and_video_sources_check_their_inputs(tmp_path: Path) -> None:
     folder = frame_folder(tmp_path / "frames", moving_patch(3)[0])
     assert len(read_frames(folder)) == 3
+    cv2.imwrite(str(folder / "003.png"), np.zeros((120, 160), np.uint16))  # a 16-bit frame is named, not dropped
+    with pytest.raises(AutomatchError, match=r"003\.png: uint16 pixels"):
+        read_frames(folder)
+    (folder / "003.png").unlink()
     assert list(video_sources([folder, folder])) == ["frames", "frames-2"]
     (tmp_path / "notes.txt").write_text("x")
     (tmp_path / "empty").mkdir()
@@ -183,6 +189,10 @@ def test_label_videos_writes_a_training_set(tmp_path: Path) -> None:
     assert counts["clip"] > 0
     tracks = load_training_set("mot", tmp_path / "out", index_dir=tmp_path / "index", progress=False)
     assert len(tracks) == counts["clip"]
+    # two worker processes label the same tracks
+    assert label_videos({"clip": (folder, "*")}, tmp_path / "out2", cfg, workers=2, progress=False) == counts
+    gt = Path("clip") / "gt" / "gt.txt"
+    assert (tmp_path / "out2" / gt).read_text() == (tmp_path / "out" / gt).read_text()
 
 
 def test_label_video_command(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
@@ -199,4 +209,30 @@ def test_label_video_command(tmp_path: Path, capsys: pytest.CaptureFixture) -> N
     assert (tmp_path / "out" / "clip" / "gt" / "gt.txt").is_file()
     assert main(["label-video", str(tmp_path / "nosuch.mp4"), "--out", str(tmp_path / "o2")]) == 2
     assert "not found" in capsys.readouterr().err
+    assert main(["label-video", str(video), "--out", str(tmp_path / "o2"), "--length", "1"]) == 2
+    assert "length >= 2" in capsys.readouterr().err
     assert not (tmp_path / "o2").exists()
+
+
+def test_fetch_real_video_labels_the_visp_sequences_it_finds(tmp_path: Path) -> None:
+    """With a stand-in for the Debian download: the camera sequence present is labelled into the cache (replacing
+    an earlier one), and a package without any is reported in one line, leaving nothing."""
+    package = tmp_path / "package"
+    cube = package / VISP_ROOT / "cube"
+    cube.mkdir(parents=True)
+    for i, frame in enumerate(moving_patch(24)[0]):
+        cv2.imwrite(str(cube / f"image.{i + 1:04d}.pgm"), frame)
+    (cube / "notes.txt").write_text("not a frame")
+    out = tmp_path / "cache" / REAL_VIDEO
+    (out / "stale").mkdir(parents=True)
+    messages: list[str] = []
+    cfg = SelfLabelConfig(seeds=2, start_every=12, length=12, candidates=40)
+    counts = fetch_real_video(out, lambda packages, work: package, cfg, workers=1, log=messages.append)
+    assert list(counts) == ["visp-cube"] and counts["visp-cube"] > 0
+    assert sorted(p.name for p in out.iterdir()) == ["visp-cube"]  # the earlier labelling is replaced
+    assert len(load_training_set("mot", out, index_dir=tmp_path / "index", progress=False)) == counts["visp-cube"]
+    assert messages == [f"{counts['visp-cube']} self-labelled tracks in 1 real camera sequences in {out}"]
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert fetch_real_video(tmp_path / "none", lambda packages, work: empty, cfg, log=messages.append) == {}
+    assert "could not be had" in messages[-1] and not (tmp_path / "none").exists()
