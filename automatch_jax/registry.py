@@ -1,4 +1,10 @@
-"""One small registry for everything chosen by name (operators, backbones, benchmarks, training sets, protocols ...).
+"""One small registry for everything chosen by name.
+
+Its instances: ``OPERATORS`` (:mod:`automatch_jax.ops.registry`, the authors' matching operators),
+``LEGACY_OPERATORS`` (:mod:`automatch_jax.ops.legacy`, TrackerNet's operator forms), ``BACKBONES``
+(:mod:`automatch_jax.models.backbones`), ``ARCHITECTURES`` (:mod:`automatch_jax.models.config`, ``model.arch``),
+``TRAINING_SETS`` (:mod:`automatch_jax.data.training_sets`), ``BENCHMARKS`` (:mod:`automatch_jax.data.benchmarks`),
+``PROTOCOLS`` (:mod:`automatch_jax.eval.protocols`) and ``WRITERS`` (:mod:`automatch_jax.eval.submission`).
 
 Entries carry their metadata (timm's taste): ``register("resnet50", offset=0.0)`` stores the value together with
 keyword facts a caller can read back without building it. An unknown name is one :class:`AutomatchError` that
@@ -78,4 +84,5 @@ class Registry(Generic[T]):
         return len(self._values)
 
     def items(self) -> Iterator[tuple[str, T]]:
+        """``(name, value)`` pairs, in registration order."""
         return iter(self._values.items())

@@ -11,7 +11,8 @@ The yaml's recipe, in this project's units (one epoch = 600k pairs; BATCH 32 per
 - 20 epochs = 46,875 steps; SGD momentum 0.9, weight decay 1e-4;
 - warm-up 5 epochs from 1e-3 to 5e-3, then log (exponential) decay to 5e-4. The paper says 5e-5; the code's 5e-4 is
   used, as the numbers came from the code;
-- layer1-layer3 unfrozen at epoch 5 (11,719 steps) at 0.1 x the rate;
+- layer1-layer3 unfrozen at epoch 5 (11,719 steps) at 0.1 x the rate, the stem (conv1, bn1) frozen throughout
+  (``train.frozen_units = 1``);
 - pairs per epoch: YouTube-BB 200k, VID 100k, GOT-10k 200k, DET 50k, COCO 50k (weights 4 : 2 : 4 : 1 : 1);
 - augmentation: search shift up to 64 px and independent x/y scale up to 18 %, colour jitter always, no flip, blur
   or grey; 20 % negative pairs;
@@ -20,9 +21,9 @@ The yaml's recipe, in this project's units (one epoch = 600k pairs; BATCH 32 per
 Recipe values the trainer does not implement yet (so they are not keys here): the exemplar's own shift (4 px) and
 scale (5 %) jitter; per-dataset frame ranges (YTB 3, VID/GOT-10k 100, DET/COCO 1; one ``frame_gap`` of 100 here);
 training the unfrozen layers' BatchNorm (the trainer keeps the backbone's running statistics); no gradient clipping
-(CLIP_GRAD False; ``train.grad_clip`` has no off switch); the AutoMatch targets and loss
-(:func:`automatch_jax.models.targets.automatch_targets`, :func:`automatch_jax.models.losses.automatch_loss`), which
-the trainer does not call yet.
+(CLIP_GRAD False; ``train.grad_clip`` has no off switch). The AutoMatch targets and loss
+(:func:`automatch_jax.models.targets.automatch_targets`, :func:`automatch_jax.models.losses.automatch_loss`) are the
+trainer's for this network (:func:`automatch_jax.models.losses.pair_loss`).
 """
 
 from pathlib import Path
@@ -60,6 +61,7 @@ def get_config(root: str | None = None) -> ml_collections.ConfigDict:
         "weight_decay": 1e-4,
         "unfreeze_step": _steps(UNFIX_EPOCH),
         "backbone_lr_scale": 0.1,
+        "frozen_units": 1,  # the stem: the yaml's unfixed layers are layer1-3
     })
     config.data.pairs = ml_collections.ConfigDict({
         "shift": 64.0, "scale_jitter": 0.18, "negative": 0.2, "colour": 1.0, "blur": 0.0, "grey": 0.0, "flip": 0.0,

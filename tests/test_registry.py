@@ -2,8 +2,16 @@
 
 import pytest
 
+from automatch_jax.data.benchmarks import BENCHMARKS
+from automatch_jax.data.training_sets import TRAINING_SETS
 from automatch_jax.errors import AutomatchError
-from automatch_jax.registry import Registry
+from automatch_jax.eval.protocols import PROTOCOLS
+from automatch_jax.eval.submission import WRITERS
+from automatch_jax.models.backbones import BACKBONES
+from automatch_jax.models.config import ARCHITECTURES
+from automatch_jax.ops import OPERATORS
+from automatch_jax.ops.legacy import LEGACY_OPERATORS
+from automatch_jax.registry import Registry, UnknownNameError
 
 
 def test_register_get_metadata_and_order():
@@ -21,6 +29,7 @@ def test_register_get_metadata_and_order():
     reg.metadata("a")["size"] = 9
     assert reg.metadata("a") == {"size": 1}
     assert "a" in reg and "c" not in reg and len(reg) == 2 and list(reg) == ["b", "a"]
+    assert list(reg.items()) == [("b", make_b), ("a", make_b)]
 
 
 def test_unknown_and_duplicate_names():
@@ -32,3 +41,11 @@ def test_unknown_and_duplicate_names():
         reg.metadata("z")
     with pytest.raises(ValueError, match="registered twice"):
         reg.register("a", 2)
+
+
+@pytest.mark.parametrize("registry", [OPERATORS, LEGACY_OPERATORS, BACKBONES, ARCHITECTURES, TRAINING_SETS, BENCHMARKS,
+                                      PROTOCOLS, WRITERS], ids=lambda r: r.kind)
+def test_every_name_table_is_a_registry(registry: Registry) -> None:
+    assert isinstance(registry, Registry) and len(registry)
+    with pytest.raises(UnknownNameError, match=f"unknown {registry.kind} 'nonesuch'; known: {registry.names()[0]}"):
+        registry.get("nonesuch")

@@ -29,22 +29,23 @@ from automatch_jax.data.tnl2k import TNL2KDataset
 from automatch_jax.data.trackingnet import TrackingNetDataset
 from automatch_jax.data.vot import VOTDataset
 from automatch_jax.errors import DatasetError
+from automatch_jax.registry import Registry, UnknownNameError
 
-BENCHMARKS: dict[str, Callable[[Path], BenchmarkDataset]] = {
-    "otb": lambda root: OTBDataset(root, "otb"),
-    "otb100": lambda root: OTBDataset(root, "otb100"),
-    "otb2015": lambda root: OTBDataset(root, "otb100"),
-    "otb2013": lambda root: OTBDataset(root, "otb2013"),
-    "otb50": lambda root: OTBDataset(root, "otb50"),
-    "lasot": lambda root: LaSOTDataset(root, "test"),
-    "lasot-train": lambda root: LaSOTDataset(root, "train"),
-    "got10k": lambda root: GOT10kDataset(root, "val"),
-    "got10k-val": lambda root: GOT10kDataset(root, "val"),
-    "got10k-test": lambda root: GOT10kDataset(root, "test"),
-    "trackingnet": lambda root: TrackingNetDataset(root, "TEST"),
-    "tnl2k": TNL2KDataset,
-    "vot": VOTDataset,
-}
+BENCHMARKS: Registry[Callable[[Path], BenchmarkDataset]] = Registry("dataset")
+"""Benchmark name -> ``factory(root) -> BenchmarkDataset`` (the table above)."""
+BENCHMARKS.register("otb", lambda root: OTBDataset(root, "otb"))
+BENCHMARKS.register("otb100", lambda root: OTBDataset(root, "otb100"))
+BENCHMARKS.register("otb2015", lambda root: OTBDataset(root, "otb100"))
+BENCHMARKS.register("otb2013", lambda root: OTBDataset(root, "otb2013"))
+BENCHMARKS.register("otb50", lambda root: OTBDataset(root, "otb50"))
+BENCHMARKS.register("lasot", lambda root: LaSOTDataset(root, "test"))
+BENCHMARKS.register("lasot-train", lambda root: LaSOTDataset(root, "train"))
+BENCHMARKS.register("got10k", lambda root: GOT10kDataset(root, "val"))
+BENCHMARKS.register("got10k-val", lambda root: GOT10kDataset(root, "val"))
+BENCHMARKS.register("got10k-test", lambda root: GOT10kDataset(root, "test"))
+BENCHMARKS.register("trackingnet", lambda root: TrackingNetDataset(root, "TEST"))
+BENCHMARKS.register("tnl2k", TNL2KDataset)
+BENCHMARKS.register("vot", VOTDataset)
 
 
 def load_benchmark(name: str, root: Path | str) -> BenchmarkDataset:
@@ -54,9 +55,9 @@ def load_benchmark(name: str, root: Path | str) -> BenchmarkDataset:
       DatasetError: unknown name, missing root, or a root without the benchmark's layout (one line).
     """
     try:
-        factory = BENCHMARKS[name.lower().replace("_", "-")]
-    except KeyError:
-        raise DatasetError(f"unknown dataset {name!r}; known: {', '.join(BENCHMARKS)}") from None
+        factory = BENCHMARKS.get(name.lower().replace("_", "-"))
+    except UnknownNameError as error:
+        raise DatasetError(str(error)) from None
     root = Path(root)
     if not root.exists():
         raise DatasetError(f"{root}: dataset folder not found")

@@ -76,18 +76,6 @@ def context_side(width: Any, height: Any, context: float = 0.5, xp: Any = np) ->
     return xp.sqrt((width + pad) * (height + pad))
 
 
-def xywh_to_corners(box: np.ndarray) -> np.ndarray:
-    """(..., 4) ``x, y, w, h`` -> (..., 4) ``x0, y0, x1, y1``."""
-    box = np.asarray(box, dtype=np.float64)
-    return np.concatenate([box[..., :2], box[..., :2] + box[..., 2:]], axis=-1)
-
-
-def corners_to_xywh(box: np.ndarray) -> np.ndarray:
-    """(..., 4) ``x0, y0, x1, y1`` -> (..., 4) ``x, y, w, h``."""
-    box = np.asarray(box, dtype=np.float64)
-    return np.concatenate([box[..., :2], box[..., 2:] - box[..., :2]], axis=-1)
-
-
 def crop_jax(frame: jnp.ndarray, window: jnp.ndarray, out: int, fill: jnp.ndarray,
              index: jnp.ndarray | None = None) -> jnp.ndarray:
     """:func:`crop` as a traceable JAX function, for crops inside a compiled tracking step (the frame goes to the

@@ -24,6 +24,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from automatch_jax.boxes import xywh_to_xyxy
 from automatch_jax.data.imagery import REAL_VIDEO, Imagery
 from automatch_jax.data.otb_table import ATTRIBUTES
 from automatch_jax.data.pairs import PairConfig, PairSource, SceneSource, imagery_digest
@@ -36,10 +37,6 @@ from automatch_jax.errors import AutomatchError, DatasetError
 IMAGERY_SOURCES = {"synthetic": (), "synthetic-video": ("attributes",), "real-video": ()}
 
 VALIDATION_EVERY = 10
-
-
-def _xyxy(box: np.ndarray) -> np.ndarray:
-    return np.array([box[0], box[1], box[0] + box[2], box[1] + box[3]], np.float64)
 
 
 class TrackSource:
@@ -69,7 +66,7 @@ class TrackSource:
         if self.tracks.normalized:
             h, w = image.shape[:2]
             box = box * np.array([w, h, w, h])
-        return image, _xyxy(box)
+        return image, xywh_to_xyxy(box)
 
     def _frames(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         paths, boxes, visible = self.tracks.track(int(self.indices[rng.integers(len(self.indices))]))
@@ -120,7 +117,7 @@ class SyntheticVideoSource:
             (z, z_box), (x, x_box) = sequence.render(i), sequence.render(j)
         except TargetInvisible:
             return None
-        return z, _xyxy(z_box), x, _xyxy(x_box)
+        return z, xywh_to_xyxy(z_box), x, xywh_to_xyxy(x_box)
 
     def draw_frame(self, rng: np.random.Generator, cfg: PairConfig) -> tuple[np.ndarray, np.ndarray] | None:
         sequence = self._sequence(rng)
@@ -128,7 +125,7 @@ class SyntheticVideoSource:
             frame, box = sequence.render(int(rng.integers(len(sequence))))
         except TargetInvisible:
             return None
-        return frame, _xyxy(box)
+        return frame, xywh_to_xyxy(box)
 
 
 def _real_video_tracks(imagery: Imagery, index_dir: Path | None) -> TrackSet:

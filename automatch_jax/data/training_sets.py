@@ -47,6 +47,7 @@ from automatch_jax.data.trackingnet import SPLITS as TRACKINGNET_SPLITS
 from automatch_jax.data.trackingnet import TrackingNetDataset
 from automatch_jax.data.tracks import TrackBuilder, TrackSet, cached_scan
 from automatch_jax.errors import DatasetError
+from automatch_jax.registry import Registry, UnknownNameError
 
 YTBB_COLUMNS = ("youtube_id", "timestamp_ms", "class_id", "class_name", "object_id", "object_presence",
                 "xmin", "xmax", "ymin", "ymax")
@@ -262,16 +263,16 @@ def scan_youtube_bb(root: Path, split: str = "train", frame_pattern: str = "fram
     return builder.build()
 
 
-TRAINING_SETS: dict[str, Callable[..., TrackSet]] = {
-    "got10k-train": scan_got10k_train,
-    "lasot-train": scan_lasot_train,
-    "trackingnet-train": scan_trackingnet_train,
-    "vid": scan_vid,
-    "det": scan_det,
-    "coco": scan_coco,
-    "youtube-bb": scan_youtube_bb,
-    "mot": scan_mot,
-}
+TRAINING_SETS: Registry[Callable[..., TrackSet]] = Registry("training set")
+"""Training set name -> its reader ``scan(root, progress=..., **options) -> TrackSet``."""
+TRAINING_SETS.register("got10k-train", scan_got10k_train)
+TRAINING_SETS.register("lasot-train", scan_lasot_train)
+TRAINING_SETS.register("trackingnet-train", scan_trackingnet_train)
+TRAINING_SETS.register("vid", scan_vid)
+TRAINING_SETS.register("det", scan_det)
+TRAINING_SETS.register("coco", scan_coco)
+TRAINING_SETS.register("youtube-bb", scan_youtube_bb)
+TRAINING_SETS.register("mot", scan_mot)
 
 
 def load_training_set(name: str, root: Path | str, index_dir: Path | None = None, refresh: bool = False,
@@ -281,9 +282,9 @@ def load_training_set(name: str, root: Path | str, index_dir: Path | None = None
     ``options`` go to the reader (``split`` for COCO and YouTube-BB, ``frame_pattern`` for YouTube-BB).
     """
     try:
-        scan = TRAINING_SETS[name]
-    except KeyError:
-        raise DatasetError(f"unknown training set {name!r}; known: {', '.join(TRAINING_SETS)}") from None
+        scan = TRAINING_SETS.get(name)
+    except UnknownNameError as error:
+        raise DatasetError(str(error)) from None
     root = Path(root)
     if not root.is_dir():
         raise DatasetError(f"{root}: dataset folder not found")

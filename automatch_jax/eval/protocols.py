@@ -38,9 +38,11 @@ from collections.abc import Sequence as SequenceOf
 
 import numpy as np
 
+from automatch_jax.boxes import xywh_to_cxcywh, xywh_to_xyxy
 from automatch_jax.data.sequence import Sequence
 from automatch_jax.errors import AutomatchError
 from automatch_jax.eval import metrics as m
+from automatch_jax.registry import Registry
 
 CURVE_KEYS = ("success_curve", "precision_curve", "norm_precision_curve")
 
@@ -197,11 +199,12 @@ def trackingnet_errors(boxes: np.ndarray, gt: np.ndarray) -> tuple[np.ndarray, n
     anno = np.round(np.asarray(gt, dtype=np.float64))
     box[0] = anno[0]
     x1 = np.maximum(anno[:, :2], box[:, :2])
-    x2 = np.minimum(anno[:, :2] + anno[:, 2:] - 1.0, box[:, :2] + box[:, 2:] - 1.0)
+    x2 = np.minimum(xywh_to_xyxy(anno)[:, 2:] - 1.0, xywh_to_xyxy(box)[:, 2:] - 1.0)
     inter_size = np.clip(np.round(x2 - x1 + 1), 0, None)
     inter = inter_size[:, 0] * inter_size[:, 1]
     union = anno[:, 2] * anno[:, 3] + box[:, 2] * box[:, 3] - inter
-    d = (anno[:, :2] + (anno[:, 2:] + 1.0) / 2.0) - (box[:, :2] + (box[:, 2:] + 1.0) / 2.0)
+    inclusive = np.array([0.0, 0.0, 1.0, 1.0])  # centres of the pixel-inclusive size w + 1, h + 1
+    d = xywh_to_cxcywh(anno + inclusive)[:, :2] - xywh_to_cxcywh(box + inclusive)[:, :2]
     with np.errstate(divide="ignore", invalid="ignore"):
         ious = inter / union
         errors = np.sqrt(d[:, 0] * d[:, 0] + d[:, 1] * d[:, 1])
@@ -437,7 +440,7 @@ def pytracking_iou(boxes: np.ndarray, gt: np.ndarray) -> np.ndarray:
     """(N,) IoU as pytracking's ``calc_iou_overlap``: corners ``x + w - 1``, intersection ``br - tl + 1``
     clipped at 0, areas ``w * h`` (equal to the continuous IoU up to rounding)."""
     tl = np.maximum(boxes[:, :2], gt[:, :2])
-    br = np.minimum(boxes[:, :2] + boxes[:, 2:] - 1.0, gt[:, :2] + gt[:, 2:] - 1.0)
+    br = np.minimum(xywh_to_xyxy(boxes)[:, 2:] - 1.0, xywh_to_xyxy(gt)[:, 2:] - 1.0)
     size = np.clip(br - tl + 1.0, 0, None)
     inter = size[:, 0] * size[:, 1]
     return inter / (boxes[:, 2] * boxes[:, 3] + gt[:, 2] * gt[:, 3] - inter)
@@ -478,20 +481,20 @@ class PytrackingProtocol(_ToolkitProtocol):
         return self._finish(seq, ious, errors, norm_errors, times, denominator=len(gt))
 
 
-PROTOCOLS: dict[str, type[Protocol]] = {
-    p.name: p
-    for p in (OTBProtocol, TrackingNetProtocol, VOTProtocol, LaSOTProtocol, TNL2KProtocol, GOT10kProtocol)
-}
+PROTOCOLS: Registry[type[Protocol]] = Registry("evaluation protocol")
+"""Benchmark family (:attr:`Sequence.dataset`) -> its official protocol's class, registered under its ``name``."""
+for _protocol in (OTBProtocol, TrackingNetProtocol, VOTProtocol, LaSOTProtocol, TNL2KProtocol, GOT10kProtocol):
+    PROTOCOLS.register(_protocol.name, _protocol)
+del _protocol
 
 _TOOLKITS: dict[str, type[_ToolkitProtocol]] = {"pysot": PysotProtocol, "pytracking": PytrackingProtocol}
 
 
 def get_protocol(name: str, convention: str = "got10k") -> Protocol:
     """The protocol of the benchmark family ``name`` (a :attr:`Sequence.dataset`) under ``convention``."""
-    if name not in PROTOCOLS:
-        raise ValueError(f"unknown evaluation protocol {name!r}; known: {', '.join(sorted(PROTOCOLS))}")
+    official = PROTOCOLS.get(name)
     if convention == "got10k":
-        return PROTOCOLS[name]()
+        return official()
     if convention not in _TOOLKITS:
         raise AutomatchError(f"unknown convention {convention!r}; known: {', '.join(CONVENTIONS)}")
     if name == "vot":

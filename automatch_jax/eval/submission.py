@@ -22,6 +22,7 @@ import numpy as np
 from automatch_jax.data.sequence import BenchmarkDataset
 from automatch_jax.errors import AutomatchError
 from automatch_jax.eval.results import SequenceResult, read_sequence_result
+from automatch_jax.registry import Registry
 
 
 def _text(values: np.ndarray, fmt: str) -> str:
@@ -41,10 +42,10 @@ def _trackingnet_members(name: str, result: SequenceResult) -> dict[str, str]:
     return {f"{name}.txt": _text(result.boxes[0], "%.4f")}
 
 
-WRITERS: dict[str, Callable[[str, SequenceResult], dict[str, str]]] = {
-    "got10k": _got10k_members,
-    "trackingnet": _trackingnet_members,
-}
+WRITERS: Registry[Callable[[str, SequenceResult], dict[str, str]]] = Registry("server submission format")
+"""Benchmark family -> ``writer(sequence name, result) -> {zip member: text}``."""
+WRITERS.register("got10k", _got10k_members)
+WRITERS.register("trackingnet", _trackingnet_members)
 
 
 def write_submission(dataset: BenchmarkDataset, tracker_dir: Path, out: Path, progress: bool = True) -> Path:
@@ -62,12 +63,12 @@ def write_submission(dataset: BenchmarkDataset, tracker_dir: Path, out: Path, pr
     names = dataset.sequence_names
     for name in tqdm(names, desc="submission", unit="seq", disable=not progress, leave=False):
         seq = dataset[name]
-        writer = WRITERS.get(seq.dataset)
-        if writer is None:
+        if seq.dataset not in WRITERS:
             raise AutomatchError(
                 f"{dataset.name}: no server submission format (known: {', '.join(sorted(WRITERS))}); "
                 "evaluate it locally with 'automatch eval'"
             )
+        writer = WRITERS.get(seq.dataset)
         members.update(writer(name, read_sequence_result(tracker_dir, [name], len(seq))))
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -37,6 +37,7 @@ from automatch_jax.models.automatch_heads import (
 from automatch_jax.models.backbones import Neck, get_backbone
 from automatch_jax.models.geometry import ScoreGeometry, decode_boxes, geometry_for
 from automatch_jax.models.targets import resize_mask, template_pixel_mask
+from automatch_jax.ops import PAPER_CLS_OPERATORS, PAPER_REG_OPERATORS
 
 SEARCH_SPACE = ("pointdw", "concat", "add", "pairwise", "film", "transformer", "transductive")
 """The seven operators of the authors' search space, in the paper's order (PointDW for depthwise correlation)."""
@@ -54,19 +55,22 @@ class AutoMatchNet(nn.Module):
       search_size, exemplar_size: crop sizes; the geometry (:attr:`geometry`) follows from them and the backbone.
       dtype: computation dtype of the backbone, necks and heads; outputs stay float32.
       freeze_backbone: stop gradients at the backbone's outputs (a frozen-trunk phase).
+      trunk_frozen_units: gradients stop after the backbone's first that many units (stem, then blocks or layers:
+        :func:`~automatch_jax.models.backbones.trunk_unit`) when only its upper part is fine-tuned.
       search_cell, search_scalar, search_tau, search_noise, search_init: BCM search mode and the cell's settings
         (see :class:`~automatch_jax.models.bcm.SearchCell`); each branch's operator list is its search space.
     """
 
     backbone: str = "resnet50"
-    cls_operators: SequenceOf[str] = ("transformer", "film")
-    reg_operators: SequenceOf[str] = ("film", "pairwise")
+    cls_operators: SequenceOf[str] = PAPER_CLS_OPERATORS
+    reg_operators: SequenceOf[str] = PAPER_REG_OPERATORS
     channels: int = 256
     reg_tower_layers: int = 3
     search_size: int = 255
     exemplar_size: int = 127
     dtype: jnp.dtype = jnp.float32
     freeze_backbone: bool = False
+    trunk_frozen_units: int = 0
     search_cell: bool = False
     search_scalar: bool = False
     search_tau: float = 1.0
@@ -81,7 +85,7 @@ class AutoMatchNet(nn.Module):
 
     def setup(self) -> None:
         g = self.geometry
-        self.trunk = get_backbone(self.backbone, dtype=self.dtype, levels=2)
+        self.trunk = get_backbone(self.backbone, dtype=self.dtype, levels=2, frozen_units=self.trunk_frozen_units)
         self.neck_low = Neck(self.channels, dtype=self.dtype)
         self.neck_high = Neck(self.channels, dtype=self.dtype)
         self.template_low = TemplateVector(self.channels, g.roi_scale, self.dtype)

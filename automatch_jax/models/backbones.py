@@ -19,8 +19,10 @@ from automatch_jax.models import efficientnet_lite
 from automatch_jax.models.checkpoint_io import restore_variables
 from automatch_jax.models.efficientnet_lite import EfficientNetLite
 from automatch_jax.models.resnet import IMAGENET_MEAN, IMAGENET_STD, LAYERS, ResNet50S8
+from automatch_jax.models.resnet import trunk_unit as resnet_trunk_unit
 from automatch_jax.models.weights.efficientnet_lite import load_pretrained
 from automatch_jax.models.weights.resnet import load_torchvision_resnet50
+from automatch_jax.ops.gradients import freeze_below
 from automatch_jax.registry import Registry
 
 
@@ -30,11 +32,13 @@ class ResNet50Backbone(nn.Module):
 
     dtype: jnp.dtype = jnp.float32
     levels: int = 1
+    frozen_units: int = 0
 
     @nn.compact
     def __call__(self, images: jnp.ndarray, train: bool = False) -> jnp.ndarray | tuple[jnp.ndarray, jnp.ndarray]:
         x = (images - IMAGENET_MEAN) / IMAGENET_STD
-        return ResNet50S8(dtype=self.dtype, levels=self.levels, name="resnet")(x.astype(self.dtype), train)
+        net = ResNet50S8(dtype=self.dtype, levels=self.levels, frozen_units=self.frozen_units, name="resnet")
+        return net(x.astype(self.dtype), train)
 
 
 class EfficientNetLiteBackbone(nn.Module):
@@ -49,12 +53,12 @@ class EfficientNetLiteBackbone(nn.Module):
     stages: int = efficientnet_lite.TRACKING_STAGES
     dtype: jnp.dtype = jnp.float32
     levels: int = 1
+    frozen_units: int = 0
 
     @nn.compact
     def __call__(self, images: jnp.ndarray, train: bool = False) -> jnp.ndarray | tuple[jnp.ndarray, jnp.ndarray]:
-        net = EfficientNetLite(
-            self.variant, stride8=True, stages=self.stages, dtype=self.dtype, levels=self.levels, name="net"
-        )
+        net = EfficientNetLite(self.variant, stride8=True, stages=self.stages, dtype=self.dtype, levels=self.levels,
+                               frozen_units=self.frozen_units, name="net")
         return net(images, train)
 
 
@@ -66,6 +70,7 @@ class TinyBackbone(nn.Module):
     width: int = 16
     dtype: jnp.dtype = jnp.float32
     levels: int = 1
+    frozen_units: int = 0  # gradients stop after the first that many of conv0-conv3 (``tiny_unit``)
 
     @nn.compact
     def __call__(self, images: jnp.ndarray, train: bool = False) -> jnp.ndarray | tuple[jnp.ndarray, jnp.ndarray]:
@@ -81,13 +86,18 @@ class TinyBackbone(nn.Module):
                 name=f"conv{i}",
             )(x)
             x = nn.BatchNorm(use_running_average=not train, momentum=0.9, dtype=self.dtype, name=f"bn{i}")(x)
-            x = nn.relu(x)
+            x = freeze_below(nn.relu(x), i, self.frozen_units)
         if self.levels == 2:
             y = nn.Conv(self.width * 4, (3, 3), padding=((1, 1), (1, 1)), use_bias=False, dtype=self.dtype,
                         name="conv3")(x)
             y = nn.BatchNorm(use_running_average=not train, momentum=0.9, dtype=self.dtype, name="bn3")(y)
-            return x, nn.relu(y)
+            return x, freeze_below(nn.relu(y), 3, self.frozen_units)
         return x
+
+
+def tiny_unit(path: tuple[str, ...]) -> int:
+    """The unit (0-3) a parameter of :class:`TinyBackbone` belongs to, from its module path (``("bn2", "scale")``)."""
+    return int(path[0][-1])
 
 
 def symmetric_offset(size: int) -> float:
@@ -115,6 +125,8 @@ BACKBONES: Registry[Callable[..., nn.Module]] = Registry("backbone")
   layer2 and layer3 roles);
 - ``weights``: ``path | None -> {"params", "batch_stats"}`` of the trunk's ImageNet variables, or ``None`` when
   the backbone has none; ``scope``: the trunk's submodule name in the backbone, where those variables go;
+- ``units``: how many units the trunk has from its input up (stem, then stages or blocks), the steps of its
+  ``frozen_units`` argument; ``unit_of``: the module path of a parameter below ``scope`` -> its unit (0 first);
 - EfficientNet-Lite entries also carry ``variant`` and ``stages``.
 """
 
@@ -126,6 +138,8 @@ BACKBONES.register(
     level_channels=(4 * LAYERS[1][1], 4 * LAYERS[2][1]),
     weights=_resnet50_weights,
     scope="resnet",
+    units=1 + len(LAYERS),
+    unit_of=resnet_trunk_unit,
 )
 
 
@@ -143,6 +157,8 @@ def _register_lite(name: str, variant: str, stages: int = efficientnet_lite.TRAC
         level_channels=efficientnet_lite.level_channels(variant, stages),
         weights=weights,
         scope="net",
+        units=1 + len(efficientnet_lite.block_specs(variant, stride8=True, stages=stages)),
+        unit_of=efficientnet_lite.trunk_unit,
         variant=variant,
         stages=stages,
     )
@@ -153,7 +169,8 @@ for _variant in efficientnet_lite.VARIANTS:
 _register_lite("efficientnet_lite0_stage4", "lite0", stages=4)
 BACKBONES.register(
     "tiny", TinyBackbone, offset=symmetric_offset, channels=4 * TinyBackbone.width,
-    level_channels=(4 * TinyBackbone.width, 4 * TinyBackbone.width), weights=None, scope=""
+    level_channels=(4 * TinyBackbone.width, 4 * TinyBackbone.width), weights=None, scope="", units=4,
+    unit_of=tiny_unit,
 )
 
 
@@ -164,6 +181,13 @@ def backbone_offset(name: str, size: int) -> float:
     shifts cells by a few pixels depending on the crop size (6 for 255 and 127).
     """
     return BACKBONES.metadata(name)["offset"](size)
+
+
+def trunk_unit(name: str, path: tuple[str, ...]) -> int:
+    """The unit of backbone ``name`` that the parameter at ``path`` (its module path inside the backbone module,
+    e.g. ``("net", "block3", "project_conv", "conv", "kernel")``) belongs to: 0 for the stem, counting upwards."""
+    entry = BACKBONES.metadata(name)
+    return entry["unit_of"](path[1:] if entry["scope"] else path)
 
 
 def get_backbone(name: str, **kwargs) -> nn.Module:

@@ -16,9 +16,13 @@ from automatch_jax.errors import AutomatchError
 from automatch_jax.models.automatch import SEARCH_SPACE, AutoMatchNet
 from automatch_jax.models.tracker_net import TrackerNet
 from automatch_jax.ops import PAPER_CLS_OPERATORS, PAPER_REG_OPERATORS
+from automatch_jax.registry import Registry
 
 DTYPES = {"float32": jnp.float32, "bfloat16": jnp.bfloat16, "float16": jnp.float16}
-ARCHITECTURES = {"automatch": AutoMatchNet, "ocean": TrackerNet}
+ARCHITECTURES: Registry[type[AutoMatchNet] | type[TrackerNet]] = Registry("model.arch")
+"""``model.arch`` -> the network class it builds."""
+ARCHITECTURES.register("automatch", AutoMatchNet)
+ARCHITECTURES.register("ocean", TrackerNet)
 
 
 def default_model_config() -> ml_collections.ConfigDict:
@@ -67,7 +71,7 @@ def build_network(model_config: ml_collections.ConfigDict | dict):
     arch = fields.pop("arch", "ocean")
     if arch not in ARCHITECTURES:
         raise AutomatchError(f"model.arch {arch!r} is not one of {', '.join(ARCHITECTURES)}")
-    network = ARCHITECTURES[arch]
+    network = ARCHITECTURES.get(arch)
     known = set(network.__dataclass_fields__) - {"parent", "name"}
     unknown = set(fields) - known
     if unknown:

@@ -23,6 +23,7 @@ import flax.linen as nn
 import jax.numpy as jnp
 
 from automatch_jax.ops.depthwise import depthwise_impl, depthwise_shift_sum
+from automatch_jax.ops.gradients import freeze_below
 
 # Per stage: (repeats, kernel, stride, expand ratio, in channels, out channels), lukemelas' block strings.
 _STAGES = (
@@ -112,6 +113,13 @@ def level_channels(variant: str, stages: int = TRACKING_STAGES) -> tuple[int, in
 def feature_channels(variant: str, stages: int = TRACKING_STAGES) -> int:
     """Channels of the stride-8 tracking features of ``variant`` cut after ``stages`` stages."""
     return block_specs(variant, stride8=True, stages=stages)[-1].cout
+
+
+def trunk_unit(path: tuple[str, ...]) -> int:
+    """The unit a parameter of :class:`EfficientNetLite` belongs to, from its module path below the network
+    (``("stem_conv", "conv", "kernel")`` -> 0, ``("block3", ...)`` -> 4): the order gradients reach them in."""
+    name = path[0]
+    return 0 if name.startswith("stem") else int(name.removeprefix("block")) + 1
 
 
 def same_padding(size: int, kernel: int, stride: int, dilation: int = 1) -> tuple[int, int]:
@@ -221,6 +229,9 @@ class EfficientNetLite(nn.Module):
     ``stride8=True``: (B, H, W, 3) -> (B, ceil(H/8), ceil(W/8), :func:`feature_channels`) features of the
     first ``stages`` stages; with ``levels=2`` the pair (stage 3's output, the last stage's), on the same grid
     (:func:`level_channels`).
+
+    ``frozen_units``: gradients stop after the first that many units (unit 0 the stem, unit ``i + 1`` MBConv block
+    ``i``, :func:`trunk_unit`), so fine-tuning the upper blocks never back-propagates through the lower ones.
     """
 
     variant: str = "lite0"
@@ -228,15 +239,16 @@ class EfficientNetLite(nn.Module):
     stages: int = TRACKING_STAGES
     dtype: jnp.dtype = jnp.float32
     levels: int = 1
+    frozen_units: int = 0
 
     @nn.compact
     def __call__(self, images: jnp.ndarray, train: bool = False) -> jnp.ndarray:
         x = ((images - MEAN_RGB) / STDDEV_RGB).astype(self.dtype)
         x = SameConv(STEM_CHANNELS, 3, 2, dtype=self.dtype, name="stem_conv")(x)
-        x = nn.relu6(_norm(train, self.dtype, "stem_bn")(x))
+        x = freeze_below(nn.relu6(_norm(train, self.dtype, "stem_bn")(x)), 0, self.frozen_units)
         lower = lower_level_block(self.variant, self.stages) if self.stride8 and self.levels == 2 else -1
         for i, spec in enumerate(block_specs(self.variant, self.stride8, self.stages)):
-            x = MBConv(spec, dtype=self.dtype, name=f"block{i}")(x, train)
+            x = freeze_below(MBConv(spec, dtype=self.dtype, name=f"block{i}")(x, train), i + 1, self.frozen_units)
             if i == lower:
                 low = x
         if self.stride8:

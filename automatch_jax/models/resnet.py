@@ -14,6 +14,8 @@ import flax.linen as nn
 import jax.numpy as jnp
 import numpy as np
 
+from automatch_jax.ops.gradients import freeze_below
+
 # (blocks, width, stride, dilation) of layer1..layer3.
 LAYERS = ((3, 64, 1, 1), (4, 128, 2, 1), (6, 256, 1, 2))
 STEM_CHANNELS = 64  # conv1's output
@@ -72,11 +74,13 @@ class ResNet50S8(nn.Module):
 
     Inputs are RGB images normalised with ImageNet's mean and std (see :data:`IMAGENET_MEAN`). ``levels=2`` returns
     layer2's and layer3's outputs, (B, ceil(H/8), ceil(W/8), 512) and (..., 1024), on the same grid (the AutoMatch
-    network's two levels).
+    network's two levels). ``frozen_units``: gradients stop after the first that many units (0 the stem
+    ``conv1``/``bn1``, 1-3 layer1-3; :func:`trunk_unit`): the authors fine-tune layer1-3 (``frozen_units=1``).
     """
 
     dtype: jnp.dtype = jnp.float32
     levels: int = 1
+    frozen_units: int = 0
 
     @nn.compact
     def __call__(self, x: jnp.ndarray, train: bool = False) -> jnp.ndarray:
@@ -93,6 +97,7 @@ class ResNet50S8(nn.Module):
             use_running_average=not train, momentum=0.9, epsilon=1e-5, dtype=self.dtype, name="bn1"
         )(x)
         x = nn.max_pool(nn.relu(x), (3, 3), strides=(2, 2), padding=((1, 1), (1, 1)))
+        x = freeze_below(x, 0, self.frozen_units)
         channels = STEM_CHANNELS
         for layer, (blocks, width, stride, dilation) in enumerate(LAYERS, start=1):
             for block in range(blocks):
@@ -106,9 +111,17 @@ class ResNet50S8(nn.Module):
                     name=f"layer{layer}_{block}",
                 )(x, train)
             channels = 4 * width
+            x = freeze_below(x, layer, self.frozen_units)
             if layer == 2:
                 layer2 = x
         return (layer2, x) if self.levels == 2 else x
+
+
+def trunk_unit(path: tuple[str, ...]) -> int:
+    """The unit a parameter of :class:`ResNet50S8` belongs to, from its module path below the network
+    (``("conv1", "kernel")`` -> 0, ``("layer2_1", ...)`` -> 2)."""
+    name = path[0]
+    return 0 if name in ("conv1", "bn1") else int(name.removeprefix("layer").partition("_")[0])
 
 
 IMAGENET_MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float32) * 255.0

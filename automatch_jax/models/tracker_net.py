@@ -49,6 +49,8 @@ class TrackerNet(nn.Module):
       dtype: computation dtype (bf16/fp16 on accelerators); parameters and outputs stay float32.
       freeze_backbone: stop gradients at the backbone's output (training's frozen-backbone phase). The backbone's
         BatchNorm always uses its running statistics, as in SiamRPN++ and Ocean (batches of pairs are small).
+      trunk_frozen_units: gradients stop after the backbone's first that many units (stem, then blocks or layers:
+        :func:`~automatch_jax.models.backbones.trunk_unit`) when only its upper part is fine-tuned.
       search_cell: BCM search mode: each branch's operator list is its search space, wrapped in a
         :class:`~automatch_jax.models.bcm.SearchCell` (manipulators in the ``"arch"`` collection); ``search_scalar``,
         ``search_tau``, ``search_noise``, ``search_init`` are the cell's settings.
@@ -65,6 +67,7 @@ class TrackerNet(nn.Module):
     exemplar_cells: int = 7
     dtype: jnp.dtype = jnp.float32
     freeze_backbone: bool = False
+    trunk_frozen_units: int = 0
     search_cell: bool = False
     search_scalar: bool = False
     search_tau: float = 1.0
@@ -77,7 +80,7 @@ class TrackerNet(nn.Module):
         return geometry_for(self.backbone, self.search_size, self.exemplar_size, self.exemplar_cells)
 
     def setup(self) -> None:
-        self.trunk = get_backbone(self.backbone, dtype=self.dtype)
+        self.trunk = get_backbone(self.backbone, dtype=self.dtype, frozen_units=self.trunk_frozen_units)
         self.neck = Neck(self.channels, dtype=self.dtype)
         if self.search_cell:  # BCM: the operator lists are the search spaces; manipulators in "arch"
             cell = {"channels": self.channels, "scalar": self.search_scalar, "tau": self.search_tau,

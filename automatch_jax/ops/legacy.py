@@ -3,9 +3,11 @@
 automatch-lite-fast). They go away with TrackerNet once those models are retrained in the AutoMatch architecture.
 
 Signature ``op(F_z, F_x, M_z) -> R``: the 7x7 centre-cropped exemplar map (B, Hz, Wz, C), the search map
-(B, Hx, Wx, C), the cell mask (B, Hz, Wz); R (B, Hx, Wx, features). f_z is F_z averaged inside M_z. These are not in
-the operator registry (which holds the authors' forms, :mod:`automatch_jax.ops`); :func:`get_legacy_operator`
-picks them by the same names, ``dw_xcorr`` being the sliding :class:`~automatch_jax.ops.xcorr.DepthwiseXCorr`.
+(B, Hx, Wx, C), the cell mask (B, Hz, Wz); R (B, Hx, Wx, features). f_z is F_z averaged inside M_z. They have their
+own registry, :data:`LEGACY_OPERATORS` (the operator registry ``OPERATORS`` holds the authors' forms under the same
+names, :mod:`automatch_jax.ops`), filled in the paper's order, which is
+:data:`automatch_jax.ops.OPERATOR_NAMES`; :func:`get_legacy_operator` builds one by name, ``dw_xcorr`` being the
+sliding :class:`~automatch_jax.ops.xcorr.DepthwiseXCorr`.
 """
 
 from __future__ import annotations
@@ -16,8 +18,14 @@ import jax.numpy as jnp
 
 from automatch_jax.ops.common import Projection, flatten, masked_average
 from automatch_jax.ops.xcorr import DepthwiseXCorr
+from automatch_jax.registry import Registry
+
+LEGACY_OPERATORS: Registry[type[nn.Module]] = Registry("matching operator")
+"""TrackerNet's operator forms by name, in the paper's order (registration order)."""
+LEGACY_OPERATORS.register("dw_xcorr", DepthwiseXCorr)
 
 
+@LEGACY_OPERATORS.register("concat")
 class LegacyConcatenation(nn.Module):
     """R = Conv1x1([f_z broadcast to Hx x Wx, F_x]): 2C -> features."""
 
@@ -31,6 +39,7 @@ class LegacyConcatenation(nn.Module):
         )
 
 
+@LEGACY_OPERATORS.register("add")
 class LegacyPointwiseAddition(nn.Module):
     """R = f_z + F_x; parameter-free when ``features`` equals C (a 1x1 projection otherwise)."""
 
@@ -41,6 +50,7 @@ class LegacyPointwiseAddition(nn.Module):
         return Projection(self.features or f_x.shape[-1])(masked_average(f_z, z_mask) + f_x)
 
 
+@LEGACY_OPERATORS.register("pairwise")
 class LegacyPairwiseRelation(nn.Module):
     """R = Conv1x1(reshape(S(F_x) S(F_z)^T)): raw C-dimensional dot products of every search cell with every
     exemplar cell (HzWz channels), projected by a 1x1 convolution to ``features``."""
@@ -54,6 +64,7 @@ class LegacyPairwiseRelation(nn.Module):
         return nn.Conv(self.features or c, (1, 1), name="proj")(relation)
 
 
+@LEGACY_OPERATORS.register("film")
 class LegacyFiLM(nn.Module):
     """gamma = 1 + Conv1x1(f_z), beta = Conv1x1(f_z); R = gamma * F_x + beta (no embedding, no activation)."""
 
@@ -68,6 +79,7 @@ class LegacyFiLM(nn.Module):
         return Projection(self.features or c)(gamma * f_x + beta)
 
 
+@LEGACY_OPERATORS.register("transformer")
 class LegacySimpleTransformer(nn.Module):
     """R = MultiHeadAttention(F_x, F_z, F_z) with the attention's own projections, ``num_heads`` (8) heads."""
 
@@ -86,6 +98,7 @@ class LegacySimpleTransformer(nn.Module):
         return attention(flatten(f_x), flatten(f_z), flatten(f_z)).reshape(b, hx, wx, features)
 
 
+@LEGACY_OPERATORS.register("transductive")
 class LegacyTransductiveGuidance(nn.Module):
     """R = G + F_x, G = softmax_z(S(F_x) S(F_z)^T / sqrt(C)) S(M_z) on the raw features."""
 
@@ -100,23 +113,8 @@ class LegacyTransductiveGuidance(nn.Module):
         return Projection(self.features or c)(guidance.reshape(b, hx, wx, 1) + f_x)
 
 
-LEGACY_OPERATORS: dict[str, type[nn.Module]] = {
-    "dw_xcorr": DepthwiseXCorr,
-    "concat": LegacyConcatenation,
-    "add": LegacyPointwiseAddition,
-    "pairwise": LegacyPairwiseRelation,
-    "film": LegacyFiLM,
-    "transformer": LegacySimpleTransformer,
-    "transductive": LegacyTransductiveGuidance,
-}
-
-
 def get_legacy_operator(operator: str, **kwargs) -> nn.Module:
-    """A new instance of the legacy form ``operator``; ``kwargs`` (``features``, ``name`` ...) go to its constructor."""
-    try:
-        cls = LEGACY_OPERATORS[operator]
-    except KeyError:
-        raise ValueError(
-            f"unknown matching operator {operator!r}; known: {', '.join(LEGACY_OPERATORS)}"
-        ) from None
-    return cls(**kwargs)
+    """A new instance of the legacy form ``operator``; ``kwargs`` (``features``, ``name`` ...) go to its constructor.
+    An unknown name is an :class:`~automatch_jax.registry.UnknownNameError` (a ``ValueError``) listing the known
+    ones."""
+    return LEGACY_OPERATORS.build(operator, **kwargs)

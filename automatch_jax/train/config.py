@@ -28,6 +28,7 @@ from automatch_jax.data.pair_sources import IMAGERY_SOURCES
 from automatch_jax.data.pairs import SCENE, PairConfig
 from automatch_jax.data.training_sets import TRAINING_SETS
 from automatch_jax.errors import AutomatchError
+from automatch_jax.models.backbones import BACKBONES
 from automatch_jax.models.config import DTYPES, build_network, default_model_config
 from automatch_jax.models.losses import CLS_LOSSES, IOU_LOSSES
 from automatch_jax.models.settings import TrackerSettings
@@ -50,6 +51,7 @@ def default_training_config(config: ml_collections.ConfigDict) -> ml_collections
         "grad_clip": 10.0,
         "unfreeze_step": 10000,
         "backbone_lr_scale": 0.1,
+        "frozen_units": 0,  # the backbone's lowest units (stem first) that stay frozen after unfreeze_step
         "log_every": 50,
         "eval_every": 500,
         "eval_batches": 4,
@@ -66,7 +68,7 @@ def default_training_config(config: ml_collections.ConfigDict) -> ml_collections
     # The BCM search (automatch search): the paper's 5 epochs of 6e5 pairs at batch 128 are ~23k steps;
     # weights: SGD, lr 1e-3 -> 1e-4; manipulators: Adam as in DARTS; tau 1 and no Gumbel noise as in the paper.
     config.search = ml_collections.ConfigDict({
-        "space": ("dw_xcorr", "concat", "add", "pairwise", "film", "transformer", "transductive"),
+        "space": OPERATOR_NAMES,
         "keep": 2,
         "order": "second",  # first | second (exact, through the inner optax step) | second-fd (DARTS' approximation)
         "steps": 23000,
@@ -127,7 +129,7 @@ LOSS_KINDS = {"cls": CLS_LOSSES, "iou": IOU_LOSSES}
 # the bilevel approximations search.bilevel implements (defined here: the schema sits below search)
 SEARCH_ORDERS = ("first", "second", "second-fd")
 OWN_SECTIONS = {"train": ("model", "data", "loss", "inference", "train"), "search": ("model", "data", "loss", "search")}
-READ_WITH_DEFAULT = {"train": {"dtype"}, "search": {"dtype", "random"}, "data": {"imagery", "sources"}}
+READ_WITH_DEFAULT = {"train": {"dtype", "frozen_units"}, "search": {"dtype", "random"}, "data": {"imagery", "sources"}}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -213,8 +215,8 @@ LIMITS: dict[str, dict[str, Rule]] = {
         "seed": _NON_NEGATIVE, "batch_size": _COUNT, "steps": _COUNT, "lr": _POSITIVE, "warmup_lr": _NON_NEGATIVE,
         "warmup_steps": _NON_NEGATIVE, "final_lr": _POSITIVE, "momentum": _MOMENTUM, "weight_decay": _NON_NEGATIVE,
         "grad_clip": _POSITIVE, "unfreeze_step": _NON_NEGATIVE, "backbone_lr_scale": _NON_NEGATIVE,
-        "log_every": _COUNT, "eval_every": _COUNT, "eval_batches": _COUNT, "checkpoint_every": _COUNT,
-        "workers": _NON_NEGATIVE, "dtype": Rule(choices=COMPUTE_DTYPES),
+        "frozen_units": _NON_NEGATIVE, "log_every": _COUNT, "eval_every": _COUNT, "eval_batches": _COUNT,
+        "checkpoint_every": _COUNT, "workers": _NON_NEGATIVE, "dtype": Rule(choices=COMPUTE_DTYPES),
     },
     "search": {
         "space": Rule(choices=OPERATOR_NAMES), "keep": _COUNT, "order": Rule(choices=SEARCH_ORDERS),
@@ -271,7 +273,7 @@ def _source_options(name: str) -> tuple[str, ...]:
     """The settings a ``data.sources`` entry ``name`` takes besides ``weight``: its reader's keyword arguments."""
     if name in IMAGERY_SOURCES:
         return IMAGERY_SOURCES[name]
-    reader = TRAINING_SETS[name] if isinstance(TRAINING_SETS, Mapping) else TRAINING_SETS.get(name)
+    reader = TRAINING_SETS.get(name)
     return ("root", *(p for p in inspect.signature(reader).parameters if p not in ("root", "progress")))
 
 
@@ -388,6 +390,11 @@ def _check_cross(config: Mapping[str, Any], command: str) -> None:
         if tc["eval_every"] % tc["log_every"]:
             raise AutomatchError(f"train.eval_every {tc['eval_every']} is not a multiple of train.log_every "
                                  f"{tc['log_every']} (validation runs at logged steps)")
+        units = BACKBONES.metadata(config["model"].get("backbone", "resnet50"))["units"]
+        if tc.get("frozen_units", 0) >= units:
+            raise AutomatchError(f"train.frozen_units {tc['frozen_units']}: the backbone has {units} units (stem "
+                                 f"first); keep at most {units - 1} frozen, or never unfreeze it (train.unfreeze_step "
+                                 "beyond train.steps)")
     else:
         sc = config["search"]
         space = list(sc["space"])

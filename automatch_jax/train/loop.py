@@ -69,7 +69,7 @@ def train(
 
     net = build_network(config.model)
     net = net.clone(dtype=compute_dtype(tc.get("dtype", "auto")))
-    tx = make_optimizer(tc, total)
+    tx = make_optimizer(tc, total, config.model.backbone)
     variables = init_variables(net, config, tc.seed)
     state = TrainState(jnp.zeros((), jnp.int32), variables["params"], variables["batch_stats"],
                        tx.init(variables["params"]))
@@ -82,7 +82,9 @@ def train(
     loss_cfg = dict(config.loss)
     frozen_step = jax.pmap(make_train_step(net.clone(freeze_backbone=True), tx, loss_cfg), axis_name=AXIS,
                            donate_argnums=0)
-    full_step = jax.pmap(make_train_step(net, tx, loss_cfg), axis_name=AXIS, donate_argnums=0)
+    # no backward pass through the backbone's units that stay frozen
+    fine_tuned = net.clone(trunk_frozen_units=int(tc.get("frozen_units", 0)))
+    full_step = jax.pmap(make_train_step(fine_tuned, tx, loss_cfg), axis_name=AXIS, donate_argnums=0)
     eval_step = jax.pmap(make_eval_step(net, loss_cfg), axis_name=AXIS)
     schedule = learning_rate(tc, total)
 

@@ -15,6 +15,7 @@ from automatch_jax.data.pair_sources import MixtureSource, SyntheticVideoSource,
 from automatch_jax.data.pairs import PairConfig, SceneSource, sample_pair
 from automatch_jax.data.training_sets import load_training_set
 from automatch_jax.errors import AutomatchError, DatasetError
+from automatch_jax.registry import Registry
 from tests.data.fixtures import write_got10k_split, write_lasot_root, write_trackingnet_split
 
 VID_XML = """<annotation>
@@ -83,7 +84,10 @@ def test_index_is_cached_and_reused(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     def no_scan(*args: object, **kwargs: object) -> None:
         raise AssertionError("the dataset was scanned again")
 
-    monkeypatch.setitem(training_sets.TRAINING_SETS, "vid", no_scan)
+    patched: Registry = Registry("training set")
+    for name, scan in training_sets.TRAINING_SETS.items():
+        patched.register(name, no_scan if name == "vid" else scan)
+    monkeypatch.setattr(training_sets, "TRAINING_SETS", patched)
     again = load_training_set("vid", tmp_path / "vid", index_dir=tmp_path / "index", progress=False)
     np.testing.assert_array_equal(again.paths, first.paths)
     np.testing.assert_array_equal(again.boxes, first.boxes)

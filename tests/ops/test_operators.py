@@ -93,7 +93,10 @@ def _reference(name: str, p: dict, f_z: np.ndarray, f_x: np.ndarray, mask: np.nd
 def test_registry() -> None:
     assert AUTHORS == ("pointdw", "concat", "add", "pairwise", "film", "transformer", "transductive")
     assert set(AUTHORS) <= set(OPERATORS)
-    assert set(OPERATOR_NAMES) == set(LEGACY_OPERATORS)  # the names TrackerNet's configs use
+    # the names TrackerNet's configs use: the legacy registry's, in the paper's order, each an authors' name too
+    assert OPERATOR_NAMES == LEGACY_OPERATORS.names() == (
+        "dw_xcorr", "concat", "add", "pairwise", "film", "transformer", "transductive")
+    assert set(OPERATOR_NAMES) <= set(OPERATORS)
     with pytest.raises(ValueError, match="unknown matching operator 'xcorr'"):
         get_operator("xcorr")
     with pytest.raises(ValueError, match="unknown matching operator 'pointdw'; known: dw_xcorr"):
