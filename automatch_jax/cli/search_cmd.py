@@ -12,7 +12,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "search",
         help="search the matching operators of both branches (BCM, bilevel)",
-        description="Bilevel BCM search over config.search.space on the training/validation splits of the "
+        description="Bilevel BCM search over config.search.space (empty: every operator of the config's "
+        "model.arch) on the training/validation splits of the "
         "config's data; writes ARCH.json (kept operators, potentials, history) and ARCH.png. Killed runs resume "
         "from ARCH_search/. Train the result with `automatch train --config CONFIG --arch ARCH.json`.",
     )

@@ -53,7 +53,8 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         metavar="NAME|FILE.json",
         help=f"inference settings for a benchmark: the authors' ({', '.join(PRESETS)}; penalty, window, size rate, "
-        "zoom refinement) or a preset file that 'automatch tune' wrote; --set values apply on top",
+        "zoom refinement; otb and uav123 also a larger search crop for small targets) or a preset file that "
+        "'automatch tune' wrote; --set values apply on top",
     )
     parser.add_argument(
         "--set",

@@ -2,7 +2,8 @@
 
 Schema (``format`` ``automatch-arch``, ``version`` 1)::
 
-    config, method ("bcm" | "random"), space (the operators searched, in order), keep,
+    config, arch (model.arch: "automatch" | "ocean"), method ("bcm" | "random"),
+    space (the operators searched, in order), keep,
     settings          {batch_size, seed, lr, final_lr, weight_decay, arch_lr, arch_weight_decay, tau, noise, init}
     order, scalar     the bilevel order and the per-operator ablation (order None for "random")
     steps, planned_steps, devices, seconds, seconds_per_step      (0 / None for "random")
@@ -12,7 +13,8 @@ Schema (``format`` ``automatch-arch``, ``version`` 1)::
     history           [{step, cls: [p per op], reg: [...], cls_on: [channels on per op], reg_on: [...]}]
 
 :func:`load_arch` reads any file with ``format``, ``version`` and both branches' ``operators`` (the rest is a record
-of the search); :func:`apply_arch` puts the found operators into a config for ``automatch train --arch``.
+of the search; a file without ``arch`` may name the operators of either architecture); :func:`apply_arch` puts the
+found operators into a config of the same architecture for ``automatch train --arch``.
 """
 
 from __future__ import annotations
@@ -27,7 +29,8 @@ import numpy as np
 
 from automatch_jax.errors import AutomatchError
 from automatch_jax.models.bcm import MANIPULATORS, potentials, top_operators
-from automatch_jax.ops import OPERATOR_NAMES
+from automatch_jax.models.config import ARCHITECTURES
+from automatch_jax.train.config import ALL_OPERATORS, architecture_operators, search_space
 
 ARCH_FORMAT = "automatch-arch"
 ARCH_VERSION = 1
@@ -38,8 +41,10 @@ SETTINGS_RECORDED = ("batch_size", "seed", "lr", "final_lr", "weight_decay", "ar
 
 
 def branch_manipulators(arch: Mapping[str, Any], branch: str) -> np.ndarray:
-    """The (m, C) (or (m, 1) in scalar mode) manipulators of ``branch`` in the ``"arch"`` collection."""
-    return np.asarray(arch[f"{branch}_matching"][MANIPULATORS])
+    """The (m, C) (or (m, 1) in scalar mode) manipulators of ``branch`` in the ``"arch"`` collection: TrackerNet's
+    ``{branch}_matching`` is the search cell, AutoMatchNet's holds it as ``cell``."""
+    matching = arch[f"{branch}_matching"]
+    return np.asarray((matching if MANIPULATORS in matching else matching["cell"])[MANIPULATORS])
 
 
 def branch_summary(arch: Mapping[str, Any], space: Sequence[str], keep: int) -> dict[str, dict]:
@@ -74,8 +79,9 @@ def build_arch(config: ml_collections.ConfigDict, method: str, branches: Mapping
     (None for the random ablation)."""
     sc = config.search
     return {
-        "format": ARCH_FORMAT, "version": ARCH_VERSION, "config": config.get("name", ""), "method": method,
-        "space": list(sc.space), "keep": int(sc.keep),
+        "format": ARCH_FORMAT, "version": ARCH_VERSION, "config": config.get("name", ""),
+        "arch": config.model.get("arch", "ocean"), "method": method,
+        "space": list(search_space(config)), "keep": int(sc.keep),
         "settings": {key: sc[key] for key in SETTINGS_RECORDED},
         "order": sc.order if method == "bcm" else None, "scalar": bool(sc.scalar),
         "steps": int(steps), "planned_steps": int(sc.steps) if method == "bcm" else 0, "devices": int(devices),
@@ -90,7 +96,7 @@ def random_architecture(config: ml_collections.ConfigDict, seed: int | None = No
     """The paper's random-search ablation: ``search.keep`` operators per branch drawn uniformly (seeded), no
     training."""
     sc = config.search
-    space = tuple(sc.space)
+    space = search_space(config)
     rng = np.random.default_rng(sc.seed if seed is None else seed)
     branches = {}
     for branch in BRANCHES:
@@ -123,15 +129,24 @@ def load_arch(path: Path | str) -> dict:
         raise AutomatchError(f"{path}: not an automatch architecture file (no format {ARCH_FORMAT!r})")
     if data.get("version") != ARCH_VERSION:
         raise AutomatchError(f"{path}: architecture format version {data.get('version')}, expected {ARCH_VERSION}")
+    arch = data.get("arch")
+    if arch is not None and arch not in ARCHITECTURES:
+        raise AutomatchError(f"{path}: arch {arch!r} is not one of {', '.join(ARCHITECTURES)}")
+    known = ALL_OPERATORS if arch is None else architecture_operators({"arch": arch})
     for branch in BRANCHES:
         ops = data.get(branch, {}).get("operators") if isinstance(data.get(branch), dict) else None
-        if not ops or any(op not in OPERATOR_NAMES for op in ops):
+        if not ops or any(op not in known for op in ops):
             raise AutomatchError(f"{path}: branch {branch!r} has no valid operator list ({ops!r})")
     return data
 
 
 def apply_arch(config: ml_collections.ConfigDict, arch: Mapping[str, Any]) -> ml_collections.ConfigDict:
-    """``config`` with the found operators as the matching networks of both branches."""
+    """``config`` with the found operators as the matching networks of both branches; one line when ``arch``
+    records an architecture other than ``config.model.arch``."""
+    found, target = arch.get("arch"), config.model.get("arch", "ocean")
+    if found is not None and found != target:
+        raise AutomatchError(f"architecture file searched a model.arch {found!r} network; the config builds "
+                             f"{target!r} (train it with a config of model.arch {found!r})")
     config.model.cls_operators = tuple(arch["cls"]["operators"])
     config.model.reg_operators = tuple(arch["reg"]["operators"])
     return config

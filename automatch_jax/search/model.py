@@ -1,5 +1,7 @@
-"""What the search optimises: the config's network with a BCM search cell in both branches, its bilevel loss (the
-training pair loss, :func:`~automatch_jax.models.losses.pair_loss`) and the optimisers of both levels."""
+"""What the search optimises: the config's network (either architecture: ``model.arch`` ``"automatch"``, the authors'
+operators of :data:`~automatch_jax.models.automatch.SEARCH_SPACE`, or ``"ocean"``, TrackerNet's
+:data:`~automatch_jax.ops.OPERATOR_NAMES`) with a BCM search cell in both branches, its bilevel loss (the training
+pair loss, :func:`~automatch_jax.models.losses.pair_loss`) and the optimisers of both levels."""
 
 from __future__ import annotations
 
@@ -8,30 +10,31 @@ import ml_collections
 import optax
 
 from automatch_jax.errors import AutomatchError
+from automatch_jax.models.automatch import AutoMatchNet
 from automatch_jax.models.bcm import ARCH
 from automatch_jax.models.config import build_network
 from automatch_jax.models.losses import pair_loss
 from automatch_jax.models.tracker_net import TrackerNet
-from automatch_jax.ops import OPERATOR_NAMES
 from automatch_jax.search.bilevel import LossFn
+from automatch_jax.train.config import search_space
 from automatch_jax.train.optim import parameter_labels
 from automatch_jax.train.runner import compute_dtype
 
 
-def search_network(config: ml_collections.ConfigDict) -> TrackerNet:
-    """The config's network with a search cell over ``config.search.space`` in both branches."""
+def search_network(config: ml_collections.ConfigDict) -> AutoMatchNet | TrackerNet:
+    """The config's network with a search cell in both branches over ``config.search.space``, by default every
+    operator of ``model.arch`` (:func:`~automatch_jax.train.config.search_space`)."""
     sc = config.search
-    space = tuple(sc.space)
-    unknown = [op for op in space if op not in OPERATOR_NAMES]
-    if unknown or len(space) < sc.keep:
-        raise AutomatchError(f"search.space {space}: unknown operator or fewer than {sc.keep} operators")
+    space = search_space(config)
+    if len(space) < sc.keep:
+        raise AutomatchError(f"search.keep {sc.keep} exceeds the {len(space)} operators of search.space")
     net = build_network(config.model)
     return net.clone(search_cell=True, cls_operators=space, reg_operators=space, search_scalar=bool(sc.scalar),
                      search_tau=float(sc.tau), search_noise=float(sc.noise), search_init=float(sc.init),
                      freeze_backbone=bool(sc.freeze_backbone), dtype=compute_dtype(sc.get("dtype", "auto")))
 
 
-def tracker_search_loss(net: TrackerNet, loss_cfg: dict) -> LossFn:
+def tracker_search_loss(net: AutoMatchNet | TrackerNet, loss_cfg: dict) -> LossFn:
     """The bilevel loss of the tracker: ``(params, arch, batch_stats, batch, rng) -> (loss, (metrics, stats))``,
     the training pair loss with the manipulators ``arch`` (and ``rng`` as the search cell's Gumbel key)."""
 

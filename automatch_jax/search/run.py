@@ -1,4 +1,5 @@
-"""The search driver behind ``automatch search``: BCM search cells in both branches, bilevel optimisation on the
+"""The search driver behind ``automatch search``: BCM search cells in both branches of either architecture's network
+(``config.search.space``, by default every operator of ``model.arch``), bilevel optimisation on the
 training and validation splits of the configured data, on :class:`~automatch_jax.train.runner.Runner` (every
 local device, every host of a ``jax.distributed`` job, resumable).
 
@@ -35,7 +36,7 @@ from automatch_jax.search.arch import (
 from automatch_jax.search.bilevel import ORDERS, SearchState, make_search_step
 from automatch_jax.search.model import search_network, search_optimizers, tracker_search_loss
 from automatch_jax.search.plots import plot_potentials
-from automatch_jax.train.config import validate_config
+from automatch_jax.train.config import search_space, validate_config
 from automatch_jax.train.runner import (
     JsonLog,
     Runner,
@@ -70,7 +71,7 @@ def search(config: ml_collections.ConfigDict, out: Path, max_steps: int | None =
         return result
     work = out.parent / f"{out.stem}_search"
     local_batch = local_batch_size("search", sc.batch_size)
-    space = tuple(sc.space)
+    space = search_space(config)
 
     net = search_network(config)
     tx, arch_tx, schedule = search_optimizers(sc)

@@ -8,7 +8,9 @@ chosen box moves towards the best of its 96 jittered copies (the authors' zoom r
 follows it with a rate proportional to the penalised score (raised to ``lr_power``), the box is clipped to the frame
 (:func:`place`). When the best score falls below ``lost_score`` the target counts as lost: the box stays put and
 the search region widens frame by frame so the target can be picked up again (see
-:class:`~automatch_jax.models.settings.TrackerSettings`).
+:class:`~automatch_jax.models.settings.TrackerSettings`). A target that covers less than ``small_target_area`` of
+its frame at ``init`` is searched in larger crops of ``small_target_search`` pixels for the whole sequence (the
+authors' ``big_sz``): the same exemplar, a wider area at the same scale, a larger score map and cosine window.
 
 :class:`TrackerCore` holds the (N, 5) state ``cx, cy, w, h, lost`` on the device. Per frame one compiled step
 takes the frame(s) (uint8 stays uint8 until inside the step) or the search crops, computes the search windows
@@ -17,17 +19,21 @@ were cut on the host, swaps the channels to RGB, runs the network on the batch o
 (:func:`choose`, the zoom, :func:`place`, ``vmap``-ped); the new state stays on the device (its buffer donated to
 the next step) and one (N, 6) array (state and score) comes back to the host. The network is a
 :class:`~automatch_jax.tracking.network.Network`: a Flax network and its variables, an export, or a stand-in.
+Targets of one search crop size form a group; when small and normal targets are tracked together, each group
+takes its own compiled step (the same step compiled for its geometry) and its own read-back, and the results are
+put back in target order.
 
 Where crops are cut (``crop_on_device``): inside the step from the whole frame on accelerators (one frame upload,
 shared by every target that shares the frame); on the host with OpenCV on a CPU, where that is faster
 (BENCHMARKS.md), and whenever the frames of one step differ in size. Init always crops on the host.
 
-Settings are read at every call: assigning ``tracker.settings`` takes effect at the next ``init`` (``context``)
-or ``update`` (everything else), after one recompilation.
+Settings are read at every call: assigning ``tracker.settings`` takes effect at the next ``init`` (``context``,
+``small_target_search``, ``small_target_area``) or ``update`` (everything else), after one recompilation.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -236,13 +242,29 @@ def to_rgb(crops: jnp.ndarray, color: str) -> jnp.ndarray:
     return crops[..., ::-1] if color == "bgr" else crops
 
 
+@dataclasses.dataclass
+class _Group:
+    """The M targets that step together at one search crop side ``size``: ``index`` their (M,) indices among the
+    N targets (``None``: all of them), and on the device their exemplar state, (M, 5) state, (M, 3) fill colours
+    and (M, 2) frame sizes."""
+
+    size: int
+    index: np.ndarray | None
+    exemplar: Any
+    state: jax.Array
+    fills: jax.Array
+    sizes: jax.Array
+
+
 class TrackerCore:
     """N targets over one :class:`~automatch_jax.tracking.network.Network` (the faces :class:`Tracker`,
     :class:`MultiTracker` and :class:`ExportedTracker` add the public ``init``/``update``).
 
     ``net``: a :class:`~automatch_jax.models.tracker_net.TrackerNet` with its ``variables`` (BatchNorm folded into
     the convolutions unless ``fold_batchnorm=False``), or a ready :class:`Network` (no ``variables``).
-    ``crop_on_device``: cut search crops inside the compiled step (default: on accelerators).
+    ``crop_on_device``: cut search crops inside the compiled step (default: on accelerators). Settings with a
+    ``small_target_search`` the network cannot run at (an export's fixed shapes, a size without a valid geometry)
+    are refused in one line when the tracker is built or ``settings`` is assigned.
     """
 
     def __init__(
@@ -261,15 +283,15 @@ class TrackerCore:
             self.network = net
         else:
             self.network = flax_network(net, variables, fold_batchnorm)
+        self._networks: dict[int, Network] = {}
         self.settings = settings or TrackerSettings()
         self.color = check_color(color)
         self.name = name or "automatch"
         self.crop_on_device = crops_on_device(crop_on_device)
-        self._window = jnp.asarray(cosine_window(self.geometry.score_size), jnp.float32)
         self._template = jax.jit(self._template_fn)
-        self._host_step = jax.jit(self._host_step_fn, static_argnames="s", donate_argnames="state")
-        self._device_step = jax.jit(self._device_step_fn, static_argnames="s", donate_argnames="state")
-        self._exemplar = None
+        self._host_step = jax.jit(self._host_step_fn, static_argnames=("s", "size"), donate_argnames="state")
+        self._device_step = jax.jit(self._device_step_fn, static_argnames=("s", "size"), donate_argnames="state")
+        self._groups: list[_Group] = []
 
     @classmethod
     def from_checkpoint(
@@ -307,8 +329,33 @@ class TrackerCore:
 
     @property
     def geometry(self) -> ScoreGeometry:
-        """Crop sizes and where the score cells lie in the search crop."""
+        """Crop sizes and where the score cells lie in the search crop (for targets of the normal size)."""
         return self.network.geometry
+
+    @property
+    def settings(self) -> TrackerSettings:
+        """The inference settings (read at every call); assigning ones whose ``small_target_search`` the network
+        cannot run at raises one :class:`~automatch_jax.errors.AutomatchError` line and keeps the old ones."""
+        return self._settings
+
+    @settings.setter
+    def settings(self, settings: TrackerSettings) -> None:
+        if settings.small_target_search:
+            self._network_at(settings.small_target_search)
+        self._settings = settings
+
+    def _network_at(self, size: int) -> Network:
+        """The network for ``size``-pixel search crops (:meth:`Network.at_search_size`, made once per size, like
+        the compiled steps; every step passes ``self.network.params``, read at every call)."""
+        if size == self.geometry.search_size:
+            return self.network
+        if size not in self._networks:
+            try:
+                self._networks[size] = self.network.at_search_size(size)
+            except AutomatchError as exc:
+                raise AutomatchError(f"small_target_search={size} cannot be used: {exc}; set small_target_search=0 "
+                                     "to search every target at the network's own size") from None
+        return self._networks[size]
 
     # ------------------------------------------------------------------------------------------------ steps
     def _template_fn(self, params: Any, z: jnp.ndarray, z_box: jnp.ndarray) -> Any:
@@ -316,34 +363,34 @@ class TrackerCore:
         return self.network.template(params, to_rgb(z, self.color).astype(jnp.float32), z_box)
 
     def _track_fn(self, params: Any, exemplar: Any, state: jnp.ndarray, crops: jnp.ndarray, windows: jnp.ndarray,
-                  sizes: jnp.ndarray, s: TrackerSettings) -> tuple[jnp.ndarray, jnp.ndarray]:
-        """(N, Es, Es, 3) search crops cut at the (N, 3) ``windows`` -> the new (N, 5) state and the (N, 6) readout
-        (state and score)."""
-        scores, boxes, features = self.network.track(params, exemplar, to_rgb(crops, self.color).astype(jnp.float32))
-        out = self.geometry.search_size
+                  sizes: jnp.ndarray, s: TrackerSettings, size: int) -> tuple[jnp.ndarray, jnp.ndarray]:
+        """(N, size, size, 3) search crops cut at the (N, 3) ``windows`` -> the new (N, 5) state and the (N, 6)
+        readout (state and score), with the network, score map and cosine window of ``size``-pixel crops."""
+        net = self._network_at(size)
+        scores, boxes, features = net.track(params, exemplar, to_rgb(crops, self.color).astype(jnp.float32))
+        window = jnp.asarray(cosine_window(net.geometry.score_size), jnp.float32)
         windows = windows.astype(jnp.float32)
-        box, rate, score = jax.vmap(lambda *a: choose(*a, s, out), in_axes=(0, 0, 0, None, 0))(
-            scores, boxes, state, self._window, windows)
-        if self.network.rescore is not None and s.zoom > 0:
-            candidates = zoom_candidates(box, out)
-            box = zoom(box, candidates, self.network.rescore(params, features, candidates), s.zoom)
-        state = jax.vmap(lambda *a: place(*a, s, out))(box, rate, score, state, windows, sizes)
+        box, rate, score = jax.vmap(lambda *a: choose(*a, s, size), in_axes=(0, 0, 0, None, 0))(
+            scores, boxes, state, window, windows)
+        if net.rescore is not None and s.zoom > 0:
+            candidates = zoom_candidates(box, size)
+            box = zoom(box, candidates, net.rescore(params, features, candidates), s.zoom)
+        state = jax.vmap(lambda *a: place(*a, s, size))(box, rate, score, state, windows, sizes)
         return state, jnp.concatenate([state, score[:, None].astype(state.dtype)], axis=1)
 
     def _host_step_fn(self, params: Any, exemplar: Any, state: jnp.ndarray, crops: jnp.ndarray,
-                      windows: jnp.ndarray, sizes: jnp.ndarray, s: TrackerSettings) -> tuple:
+                      windows: jnp.ndarray, sizes: jnp.ndarray, s: TrackerSettings, size: int) -> tuple:
         """:meth:`_track_fn` on crops cut on the host at windows computed there."""
-        return self._track_fn(params, exemplar, state, crops, windows, sizes, s)
+        return self._track_fn(params, exemplar, state, crops, windows, sizes, s, size)
 
     def _device_step_fn(self, params: Any, exemplar: Any, state: jnp.ndarray, frames: tuple, index: Any,
-                        fills: jnp.ndarray, sizes: jnp.ndarray, s: TrackerSettings) -> tuple:
+                        fills: jnp.ndarray, sizes: jnp.ndarray, s: TrackerSettings, size: int) -> tuple:
         """:meth:`_track_fn` with the windows computed and the crops cut here: ``frames`` K (H, W, 3) frames of one
         size, target ``n`` in ``frames[index[n]]`` (``index`` ``None`` when K = 1)."""
-        windows = search_windows(state, s, self.geometry, jnp)
+        windows = search_windows(state, s, self._network_at(size).geometry, jnp)
         source = frames[0] if index is None else jnp.stack(frames)
-        out = self.geometry.search_size
-        cut = jax.vmap(lambda w, c, k: crop_jax(source, w, out, c, k), in_axes=(0, 0, None if index is None else 0))
-        return self._track_fn(params, exemplar, state, cut(windows, fills, index), windows, sizes, s)
+        cut = jax.vmap(lambda w, c, k: crop_jax(source, w, size, c, k), in_axes=(0, 0, None if index is None else 0))
+        return self._track_fn(params, exemplar, state, cut(windows, fills, index), windows, sizes, s, size)
 
     # ------------------------------------------------------------------------------------------------ targets
     def _frames(self, frames: Any, count: int) -> tuple[tuple[np.ndarray, ...], np.ndarray]:
@@ -369,31 +416,43 @@ class TrackerCore:
         return np.array([[f.shape[1], f.shape[0]] for f in frames], np.float64)[index]
 
     def _start(self, frames: Any, boxes: np.ndarray) -> None:
-        """Start tracking the (N, 4) ``boxes`` (:func:`as_boxes`) in ``frames`` (see :meth:`_frames`)."""
+        """Start tracking the (N, 4) ``boxes`` (:func:`as_boxes`) in ``frames`` (see :meth:`_frames`); each target's
+        search crop size is chosen here (``small_target_search`` below ``small_target_area`` of its frame) and the
+        targets are grouped by it (the exemplar crop and state do not depend on it)."""
         unique, index = self._frames(frames, len(boxes))
         sizes = self._sizes(unique, index)
         boxes = np.stack([check_box(box, int(w), int(h)) for box, (w, h) in zip(boxes, sizes, strict=True)])
         fills = np.array([f.reshape(-1, 3).mean(axis=0) for f in unique], np.float64)[index]
         x, y, w, h = boxes.T
         targets = np.stack([x + w / 2, y + h / 2, w, h, np.zeros_like(w)], axis=1)
-        g = self.geometry
-        sides = context_side(w, h, self.settings.context)
+        s, g = self.settings, self.geometry
+        sides = context_side(w, h, s.context)
         crops, crop_boxes = [], []
         for k, (cx, cy, *_), side, box, fill in zip(index, targets, sides, boxes, fills, strict=True):
             window = CropWindow(float(cx), float(cy), float(side), g.exemplar_size)
             crops.append(crop(unique[k], window, fill, dtype=None))
             crop_boxes.append(window.to_crop(np.concatenate([box[:2], box[:2] + box[2:]])))
         exemplar = self._template(self.network.params, np.stack(crops), np.asarray(crop_boxes, np.float32))
-        self._exemplar, self._frame_sizes = exemplar, sizes
-        self._fills, self._device_fills = fills, jax.device_put(fills.astype(np.float32))
-        self._device_sizes = jax.device_put(sizes.astype(np.float32))
-        self._state = jax.device_put(targets.astype(np.float32))
+        small = s.small_target_search > 0 and w * h < s.small_target_area * sizes[:, 0] * sizes[:, 1]
+        search = np.where(small, s.small_target_search, g.search_size)
+        parts = [(int(size), np.flatnonzero(search == size)) for size in np.unique(search)]
+        if len(parts) == 1:
+            parts = [(parts[0][0], None)]  # one group of all N targets: nothing to gather or scatter
+
+        def take(a: Any, members: np.ndarray | None) -> Any:
+            return a if members is None else a[members]
+
+        self._groups = [
+            _Group(size, members, jax.tree_util.tree_map(lambda a: take(a, members), exemplar),  # noqa: B023
+                   *jax.device_put([take(a.astype(np.float32), members) for a in (targets, fills, sizes)]))
+            for size, members in parts]
+        self._frame_sizes, self._fills = sizes, fills
         self._targets, self._scores = targets, np.ones(len(targets))
 
     def _advance(self, frames: Any) -> None:
         """Track every target into ``frames`` (as for :meth:`_start`); the state changes only if all goes well."""
         face = type(self).__name__
-        if self._exemplar is None:
+        if not self._groups:
             raise AutomatchError(f"{face}.update() called before {face}.init()")
         unique, index = self._frames(frames, len(self._targets))
         sizes = self._sizes(unique, index)
@@ -403,25 +462,44 @@ class TrackerCore:
             (w0, h0), (w1, h1) = self._frame_sizes[n].astype(int), sizes[n].astype(int)
             which = f" (target {n})" if len(sizes) > 1 else ""
             raise AutomatchError(f"frame size changed from {w0}x{h0} to {w1}x{h1}{which}")
-        s, g = self.settings, self.geometry
+        steps = [self._step(group, unique, index) for group in self._groups]  # all dispatched, then read back
+        parts = [np.asarray(readout, np.float64) for _, readout in steps]  # one read-back per group
+        readout = parts[0] if len(parts) == 1 else np.empty((len(self._targets), 6))
+        for group, (state, _), part in zip(self._groups, steps, parts, strict=True):
+            group.state = state
+            if group.index is not None:
+                readout[group.index] = part
+        self._targets, self._scores = readout[:, :5], readout[:, 5]
+
+    def _step(self, group: _Group, unique: tuple[np.ndarray, ...], index: np.ndarray) -> tuple:
+        """Dispatches ``group``'s compiled step on the validated frames ``unique`` (target ``n`` in
+        ``unique[index[n]]``): its new (M, 5) state and (M, 6) readout, on the device."""
+        s, pick = self.settings, slice(None) if group.index is None else group.index
         if self.crop_on_device and len({f.shape for f in unique}) == 1:
-            state, readout = self._device_step(
-                self.network.params, self._exemplar, self._state, unique, None if len(unique) == 1 else index,
-                self._device_fills, self._device_sizes, s=s)
-        else:
-            windows = search_windows(self._targets, s, g)
-            crops = np.stack([crop(unique[k], CropWindow(*window, g.search_size), fill, dtype=None)
-                              for k, window, fill in zip(index, windows.tolist(), self._fills, strict=True)])
-            state, readout = self._host_step(self.network.params, self._exemplar, self._state, crops,
-                                             windows.astype(np.float32), self._device_sizes, s=s)
-        readout = np.asarray(readout, np.float64)  # the step's one read-back
-        self._state, self._targets, self._scores = state, readout[:, :5], readout[:, 5]
+            return self._device_step(self.network.params, group.exemplar, group.state, unique,
+                                     None if len(unique) == 1 else index[pick], group.fills, group.sizes, s=s,
+                                     size=group.size)
+        g = self._network_at(group.size).geometry
+        windows = search_windows(self._targets[pick], s, g)
+        crops = np.stack([crop(unique[k], CropWindow(*window, g.search_size), fill, dtype=None)
+                          for k, window, fill in zip(index[pick], windows.tolist(), self._fills[pick], strict=True)])
+        return self._host_step(self.network.params, group.exemplar, group.state, crops, windows.astype(np.float32),
+                               group.sizes, s=s, size=group.size)
 
     @property
     def boxes(self) -> np.ndarray:
         """(N, 4) current ``x, y, w, h`` (float64 pixels)."""
         cx, cy, w, h = (self._targets[:, k] for k in range(4))
         return np.stack([cx - w / 2, cy - h / 2, w, h], axis=1)
+
+    @property
+    def search_sizes(self) -> np.ndarray:
+        """(N,) side in pixels of each target's search crop, chosen at ``init`` (``small_target_search`` for a
+        small target, the network's own size otherwise)."""
+        sizes = np.empty(len(self._targets), int)
+        for group in self._groups:
+            sizes[slice(None) if group.index is None else group.index] = group.size
+        return sizes
 
     @property
     def lost(self) -> np.ndarray:

@@ -191,7 +191,9 @@ def exported_network(meta: dict, template: jax.export.Exported, track: jax.expor
 class ExportedTracker(Tracker):
     """A :class:`~automatch_jax.tracking.tracker.Tracker` over an export folder (``init(frame, box)``,
     ``update(frame)``, the same frame rules and settings behaviour), without the model code: the serialised steps
-    run inside the tracker's own compiled per-frame step. ``overrides`` replace the exported inference settings."""
+    run inside the tracker's own compiled per-frame step. ``overrides`` replace the exported inference settings.
+    The exported shapes are fixed: a ``small_target_search`` other than 0 (or the export's own search size) is
+    refused in one line (``small_target_search=0`` as an override turns off one the checkpoint carried)."""
 
     def __init__(self, folder: Path | str, color: str = "bgr", crop_on_device: bool | None = None, **overrides: Any):
         meta, *functions = load_export(folder)

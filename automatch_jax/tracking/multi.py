@@ -18,7 +18,8 @@ class MultiTracker(TrackerCore):
     ``init(frames, boxes)``: ``frames`` is one frame shared by every target (N objects in one video: it goes to the
     device once) or a list of N frames (one per target; the same array given for several targets counts once);
     ``boxes`` (N, 4) ``x, y, w, h``. ``update(frames)`` takes the same kind of input and returns (N, 4) boxes and
-    (N,) scores. Frames of different sizes are cropped on the host.
+    (N,) scores. Frames of different sizes are cropped on the host. With ``small_target_search`` on, the small
+    targets and the others are stepped as two groups, each at its own crop size (one compiled step each).
     """
 
     def init(self, frames: Any, boxes: Any) -> None:

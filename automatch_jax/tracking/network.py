@@ -41,6 +41,8 @@ class Network:
       params: the arrays passed to them as ``params`` (device arrays; ``None`` where the weights are inside the
         functions, as in an export). Read at every call, so weights of the same shapes can be swapped in.
       module: the Flax network when built from one (``None`` otherwise).
+      resize: ``resize(search_size) -> Network``, the same network (the same ``params``) for search crops of
+        another side (``None``: the crop sizes are fixed, as in an export); see :meth:`at_search_size`.
     """
 
     geometry: ScoreGeometry
@@ -49,6 +51,23 @@ class Network:
     params: Any = None
     module: TrackerNet | AutoMatchNet | None = None
     rescore: Callable[[Any, Any, jnp.ndarray], jnp.ndarray] | None = None
+    resize: Callable[[int], Network] | None = None
+
+    def at_search_size(self, size: int) -> Network:
+        """This network for (B, ``size``, ``size``, 3) search crops, sharing its weights: the exemplar crop and the
+        exemplar state stay as they are, the geometry (and the S x S score map) follows ``size``.
+
+        Raises:
+          AutomatchError: one line when the network has fixed crop sizes or ``size`` gives it no valid geometry.
+        """
+        g = self.geometry
+        if size == g.search_size:
+            return self
+        if self.resize is None:
+            raise AutomatchError(f"this network's crop sizes are fixed ({g.search_size}-pixel search crops)")
+        if size < g.exemplar_size:
+            raise AutomatchError(f"a {size}-pixel search crop is smaller than the {g.exemplar_size}-pixel exemplar")
+        return self.resize(size)
 
 
 def inference_variables(net: TrackerNet | AutoMatchNet, variables: dict, fold: bool = True) -> dict:
@@ -87,15 +106,31 @@ def template(net: TrackerNet | AutoMatchNet, variables: dict, z: jnp.ndarray, z_
 
 
 def flax_network(net: TrackerNet | AutoMatchNet, variables: dict, fold: bool = True) -> Network:
-    """The :class:`Network` of a Flax ``net`` and its ``variables`` (BatchNorm folded when ``fold``)."""
+    """The :class:`Network` of a Flax ``net`` and its ``variables`` (BatchNorm folded when ``fold``); its
+    ``resize`` clones ``net`` with another ``search_size`` over the same arrays (no weight depends on it)."""
+    return module_network(net, inference_variables(net, variables, fold))
+
+
+def module_network(net: TrackerNet | AutoMatchNet, params: dict) -> Network:
+    """The :class:`Network` of a Flax ``net`` over ready inference ``params`` (see :func:`flax_network`)."""
+
+    def resize(size: int) -> Network:
+        other = net.clone(search_size=size)
+        try:
+            other.geometry  # noqa: B018  (checks the crop sizes against the backbone)
+        except ValueError as exc:
+            raise AutomatchError(str(exc)) from None
+        return module_network(other, params)
+
     return Network(
         geometry=net.geometry,
         template=lambda params, z, z_box: template(net, params, z, z_box),
         track=lambda params, exemplar, x: predict(net, params, exemplar, x),
-        params=inference_variables(net, variables, fold),
+        params=params,
         module=net,
         rescore=(lambda params, features, boxes: rescore(net, params, features, boxes))
         if isinstance(net, AutoMatchNet) else None,
+        resize=resize,
     )
 
 

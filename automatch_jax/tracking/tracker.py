@@ -32,7 +32,8 @@ class Tracker(TrackerCore):
     :class:`~automatch_jax.models.tracker_net.TrackerNet` and its variables (or a ready
     :class:`~automatch_jax.tracking.network.Network`, without variables); :meth:`from_pretrained` and
     :meth:`from_checkpoint` load a model. ``settings`` are read at every call: assigning ``tracker.settings``
-    takes effect at the next ``update`` (``context`` at the next ``init``).
+    takes effect at the next ``update`` (``context``, ``small_target_search`` and ``small_target_area`` at the next
+    ``init``).
 
     """
 

@@ -28,6 +28,7 @@ from automatch_jax.data.pair_sources import IMAGERY_SOURCES
 from automatch_jax.data.pairs import SCENE, PairConfig
 from automatch_jax.data.training_sets import TRAINING_SETS
 from automatch_jax.errors import AutomatchError
+from automatch_jax.models.automatch import SEARCH_SPACE
 from automatch_jax.models.backbones import BACKBONES
 from automatch_jax.models.config import DTYPES, build_network, default_model_config
 from automatch_jax.models.losses import CLS_LOSSES, IOU_LOSSES
@@ -68,7 +69,7 @@ def default_training_config(config: ml_collections.ConfigDict) -> ml_collections
     # The BCM search (automatch search): the paper's 5 epochs of 6e5 pairs at batch 128 are ~23k steps;
     # weights: SGD, lr 1e-3 -> 1e-4; manipulators: Adam as in DARTS; tau 1 and no Gumbel noise as in the paper.
     config.search = ml_collections.ConfigDict({
-        "space": OPERATOR_NAMES,
+        "space": (),  # empty: the architecture's operators (search_space)
         "keep": 2,
         "order": "second",  # first | second (exact, through the inner optax step) | second-fd (DARTS' approximation)
         "steps": 23000,
@@ -95,6 +96,34 @@ def default_training_config(config: ml_collections.ConfigDict) -> ml_collections
         "dtype": "auto",
     })
     return config
+
+
+def architecture_operators(model: Mapping[str, Any]) -> tuple[str, ...]:
+    """The operator names the network of a ``config.model`` section takes: the authors' search space
+    (:data:`~automatch_jax.models.automatch.SEARCH_SPACE`) for ``arch = "automatch"``, TrackerNet's
+    (:data:`~automatch_jax.ops.OPERATOR_NAMES`) for ``"ocean"`` (the default)."""
+    return SEARCH_SPACE if model.get("arch", "ocean") == "automatch" else OPERATOR_NAMES
+
+
+def _outside(names: Any, model: Mapping[str, Any], where: str) -> AutomatchError | None:
+    """The one-line error for the first of ``names`` the architecture of ``model`` does not know, or None."""
+    known = architecture_operators(model)
+    outside = [name for name in names if name not in known]
+    if not outside:
+        return None
+    return AutomatchError(f"{where}: {outside[0]!r} is not an operator of model.arch {model.get('arch', 'ocean')!r}; "
+                          f"known: {', '.join(known)}")
+
+
+def search_space(config: Mapping[str, Any]) -> tuple[str, ...]:
+    """The operators ``automatch search`` searches over: ``config.search.space``, or when it is empty the whole
+    space of the config's architecture (:func:`architecture_operators`); one line for a name it does not know."""
+    model = config["model"]
+    space = tuple(config["search"].get("space", ()) or architecture_operators(model))
+    error = _outside(space, model, "search.space")
+    if error:
+        raise error
+    return space
 
 
 def load_config(spec: str | Path) -> ml_collections.ConfigDict:
@@ -147,12 +176,13 @@ class Rule:
     high: float | None = None
     exclusive: str = ""
     choices: tuple[str, ...] = ()
+    empty: bool = False  # a tuple may be empty
 
     def allowed(self, strict: bool = True) -> str:
         """What the rule accepts, in words (``strict=False``: the type alone)."""
         if self.kind is tuple:
             things = f"names from {', '.join(self.choices)}" if self.choices and strict else "strings"
-            return f"a non-empty list of {things}"
+            return f"a {'' if self.empty else 'non-empty '}list of {things}"
         if self.kind is str:
             return f"one of {', '.join(map(repr, self.choices))}" if self.choices and strict else "a string"
         if self.kind is Path:
@@ -178,7 +208,7 @@ class Rule:
         if self.kind is Path:
             return isinstance(value, str | os.PathLike)
         if self.kind is tuple:
-            if isinstance(value, str) or not isinstance(value, tuple | list) or not value:
+            if isinstance(value, str) or not isinstance(value, tuple | list) or not (value or self.empty):
                 return False
             if not all(isinstance(v, str) for v in value):
                 return False
@@ -203,13 +233,15 @@ def _at_least(low: float, exclusive: bool = False) -> Rule:
 _POSITIVE, _NON_NEGATIVE, _COUNT = _at_least(0, exclusive=True), _at_least(0), _at_least(1)
 _UNIT, _MOMENTUM = Rule(low=0, high=1), Rule(low=0, high=1, exclusive="high")
 
+ALL_OPERATORS = tuple(dict.fromkeys((*OPERATOR_NAMES, *SEARCH_SPACE)))  # both architectures' operator names
 # the values each setting accepts beyond its type (its type comes from its default)
 LIMITS: dict[str, dict[str, Rule]] = {
     "top": {"backbone_weights": Rule(Path)},
     "model": {
         "channels": _COUNT, "tower_layers": _NON_NEGATIVE, "tower_channels": _COUNT, "search_size": _COUNT,
         "exemplar_size": _COUNT, "exemplar_cells": _COUNT, "dtype": Rule(choices=tuple(DTYPES)),
-        "cls_operators": Rule(choices=OPERATOR_NAMES), "reg_operators": Rule(choices=OPERATOR_NAMES),
+        # either architecture's names; _check_model checks them against model.arch's own
+        "cls_operators": Rule(choices=ALL_OPERATORS), "reg_operators": Rule(choices=ALL_OPERATORS),
     },
     "train": {
         "seed": _NON_NEGATIVE, "batch_size": _COUNT, "steps": _COUNT, "lr": _POSITIVE, "warmup_lr": _NON_NEGATIVE,
@@ -219,7 +251,7 @@ LIMITS: dict[str, dict[str, Rule]] = {
         "checkpoint_every": _COUNT, "workers": _NON_NEGATIVE, "dtype": Rule(choices=COMPUTE_DTYPES),
     },
     "search": {
-        "space": Rule(choices=OPERATOR_NAMES), "keep": _COUNT, "order": Rule(choices=SEARCH_ORDERS),
+        "space": Rule(tuple, empty=True), "keep": _COUNT, "order": Rule(choices=SEARCH_ORDERS),
         "steps": _COUNT, "batch_size": _COUNT, "seed": _NON_NEGATIVE, "lr": _POSITIVE, "final_lr": _POSITIVE,
         "momentum": _MOMENTUM, "weight_decay": _NON_NEGATIVE, "grad_clip": _POSITIVE, "arch_lr": _POSITIVE,
         "arch_weight_decay": _NON_NEGATIVE, "arch_b1": _MOMENTUM, "arch_b2": _MOMENTUM, "tau": _POSITIVE,
@@ -327,6 +359,10 @@ def _check_model(entries: dict[str, Any], strict: bool) -> None:
     _check_section(entries, rules, "model", strict)
     if not strict:
         return
+    for key in ("cls_operators", "reg_operators"):
+        error = _outside(entries.get(key, ()), entries, f"model.{key}")
+        if error:
+            raise error
     try:
         geometry = build_network(entries).geometry
     except ValueError as exc:
@@ -397,7 +433,7 @@ def _check_cross(config: Mapping[str, Any], command: str) -> None:
                                  "beyond train.steps)")
     else:
         sc = config["search"]
-        space = list(sc["space"])
+        space = list(search_space(config))
         if len(set(space)) < len(space):
             raise AutomatchError(f"search.space {tuple(space)}: names an operator twice")
         if sc["keep"] > len(space):
