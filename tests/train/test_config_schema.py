@@ -30,18 +30,19 @@ REPO = Path(__file__).resolve().parents[2]
 SHIPPED = [
     "smoke.py", "automatch_lite.py", "automatch_lite_fast.py", "automatch_resnet50.py", "ocean_resnet50.py",
     "automatch_lite_cpu.py", "automatch_lite_cpu.py:1500", "automatch_lite_cpu.py:1500,fast",
-    "automatch_lite_fast_authors.py", "automatch_lite_cpu.py:1500,fast-authors", "automatch_lite_authors.py",
-    "automatch_lite_cpu.py:1500,authors",
+    "automatch_lite_fast_authors.py", "automatch_lite_cpu.py:1500,fast-authors", "ocean_lite.py",
+    "automatch_lite_cpu.py:1500,ocean",
     *(f"table1.py:{op}{variant}" for op in ("dw_xcorr", "concat", "add", "pairwise", "film", "transformer",
                                              "transductive") for variant in ("", ",lite", ",lite-fast", ",smoke")),
 ]
 
 
-def test_the_cpu_recipe_fine_tunes_the_authors_variants_upper_stages_for_their_second_half() -> None:
+def test_the_cpu_recipe_builds_the_authors_network_and_fine_tunes_only_the_fast_variants_upper_stages() -> None:
     frozen = load_config(f"{REPO / 'configs' / 'automatch_lite_cpu.py'}:1500,fast")
-    assert frozen.train.unfreeze_step == 1501  # never: the old models' recipe keeps the backbone frozen
+    assert frozen.train.unfreeze_step == 1501  # never: the backbone stays frozen
+    assert load_config(f"{REPO / 'configs' / 'automatch_lite_cpu.py'}:1500,ocean").model.get("arch", "ocean") == "ocean"
     for variant, backbone, search, unfreeze in (("fast-authors", "efficientnet_lite0_stage4", 191, 1500),
-                                                ("authors", "efficientnet_lite0", 255, 3001)):
+                                                ("", "efficientnet_lite0", 255, 3001)):
         authors = load_config(f"{REPO / 'configs' / 'automatch_lite_cpu.py'}:3000,{variant}")
         assert authors.train.steps == 3000 and authors.train.unfreeze_step == unfreeze
         assert authors.model.arch == "automatch" and "real-video" in authors.data.sources
