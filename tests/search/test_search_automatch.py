@@ -90,6 +90,7 @@ def test_the_search_space_follows_the_architecture(config_file: Path) -> None:
     assert "model.cls_operators: 'pointdw' is not an operator of model.arch 'ocean'" in refusal(ocean, "train")
 
 
+@pytest.mark.slow  # ~95 s: the space and refusals run by default (test_the_search_space_follows_the_architecture)
 def test_search_then_train_the_found_automatch_network(tmp_path: Path, config_file: Path, imagery_cache: Path,
                                                        capsys: pytest.CaptureFixture) -> None:
     out = tmp_path / "arch.json"
