@@ -21,6 +21,7 @@ from automatch_jax.search.model import search_network
 from automatch_jax.search.run import search
 from automatch_jax.train.config import load_config, search_space, validate_config
 from tests.data.fixtures import save_imagery
+from tests.train.test_config_schema import refusal
 from tests.train.test_train import SMOKE
 
 # the smoke sizes (configs/smoke.py, tests/conftest.py SMOKE_AUTOMATCH) on the authors' network; 2 training steps,
@@ -58,14 +59,6 @@ def imagery_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return save_imagery(Imagery.builtin(cutouts=12), tmp_path_factory.mktemp("imagery") / "cache")
 
 
-def refusal(config, command: str = "search") -> str:
-    with pytest.raises(AutomatchError) as caught:
-        validate_config(config, command)
-    message = str(caught.value)
-    assert "\n" not in message
-    return message
-
-
 def test_the_search_space_follows_the_architecture(config_file: Path) -> None:
     config = load_config(config_file)
     assert tuple(config.search.space) == ()  # the default: the architecture's whole space
@@ -75,17 +68,18 @@ def test_the_search_space_follows_the_architecture(config_file: Path) -> None:
     assert isinstance(net, AutoMatchNet) and net.search_cell and tuple(net.cls_operators) == SEARCH_SPACE
     assert search_space(load_config(SMOKE)) == OPERATOR_NAMES  # the ocean network keeps TrackerNet's names
     config.search.space = ("dw_xcorr", "film")  # TrackerNet's name of the depthwise correlation
-    message = refusal(config)
+    message = refusal(config, "search")
     assert "search.space: 'dw_xcorr' is not an operator of model.arch 'automatch'" in message
     assert "known: " + ", ".join(SEARCH_SPACE) in message
     config.search.space = ("pointdw", "film", "add")
     validate_config(config, "search")
     assert search_space(config) == ("pointdw", "film", "add")
     config.search.keep = 4
-    assert "search.keep 4 exceeds the 3 operators" in refusal(config)
+    assert "search.keep 4 exceeds the 3 operators" in refusal(config, "search")
     ocean = load_config(SMOKE)
     ocean.search.space = ("pointdw", "film")
-    assert "'pointdw' is not an operator of model.arch 'ocean'; known: " + ", ".join(OPERATOR_NAMES) in refusal(ocean)
+    known = ", ".join(OPERATOR_NAMES)
+    assert "'pointdw' is not an operator of model.arch 'ocean'; known: " + known in refusal(ocean, "search")
     ocean.model.cls_operators = ("pointdw",)
     assert "model.cls_operators: 'pointdw' is not an operator of model.arch 'ocean'" in refusal(ocean, "train")
 
