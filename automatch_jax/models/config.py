@@ -15,14 +15,22 @@ import ml_collections
 from automatch_jax.errors import AutomatchError
 from automatch_jax.models.automatch import SEARCH_SPACE, AutoMatchNet
 from automatch_jax.models.tracker_net import TrackerNet
-from automatch_jax.ops import PAPER_CLS_OPERATORS, PAPER_REG_OPERATORS
+from automatch_jax.ops import OPERATOR_NAMES, PAPER_CLS_OPERATORS, PAPER_REG_OPERATORS
 from automatch_jax.registry import Registry
 
 DTYPES = {"float32": jnp.float32, "bfloat16": jnp.bfloat16, "float16": jnp.float16}
 ARCHITECTURES: Registry[type[AutoMatchNet] | type[TrackerNet]] = Registry("model.arch")
-"""``model.arch`` -> the network class it builds."""
-ARCHITECTURES.register("automatch", AutoMatchNet)
-ARCHITECTURES.register("ocean", TrackerNet)
+"""``model.arch`` -> the network class it builds; metadata ``operators``: the operator names it takes (its search
+space)."""
+ARCHITECTURES.register("automatch", AutoMatchNet, operators=SEARCH_SPACE)
+ARCHITECTURES.register("ocean", TrackerNet, operators=OPERATOR_NAMES)
+
+
+def architecture_operators(arch: str = "ocean") -> tuple[str, ...]:
+    """The operator names the network of ``model.arch`` ``arch`` takes: the authors' search space
+    (:data:`~automatch_jax.models.automatch.SEARCH_SPACE`) for ``"automatch"``, TrackerNet's
+    (:data:`~automatch_jax.ops.OPERATOR_NAMES`) for ``"ocean"`` (the default)."""
+    return ARCHITECTURES.metadata(arch)["operators"]
 
 
 def default_model_config() -> ml_collections.ConfigDict:

@@ -29,8 +29,8 @@ import numpy as np
 
 from automatch_jax.errors import AutomatchError
 from automatch_jax.models.bcm import MANIPULATORS, potentials, top_operators
-from automatch_jax.models.config import ARCHITECTURES
-from automatch_jax.train.config import ALL_OPERATORS, architecture_operators, search_space
+from automatch_jax.models.config import ARCHITECTURES, architecture_operators
+from automatch_jax.train.config import ALL_OPERATORS, search_space
 
 ARCH_FORMAT = "automatch-arch"
 ARCH_VERSION = 1
@@ -132,7 +132,7 @@ def load_arch(path: Path | str) -> dict:
     arch = data.get("arch")
     if arch is not None and arch not in ARCHITECTURES:
         raise AutomatchError(f"{path}: arch {arch!r} is not one of {', '.join(ARCHITECTURES)}")
-    known = ALL_OPERATORS if arch is None else architecture_operators({"arch": arch})
+    known = ALL_OPERATORS if arch is None else architecture_operators(arch)
     for branch in BRANCHES:
         ops = data.get(branch, {}).get("operators") if isinstance(data.get(branch), dict) else None
         if not ops or any(op not in known for op in ops):

@@ -28,12 +28,16 @@ from automatch_jax.data.pair_sources import IMAGERY_SOURCES
 from automatch_jax.data.pairs import SCENE, PairConfig
 from automatch_jax.data.training_sets import TRAINING_SETS
 from automatch_jax.errors import AutomatchError
-from automatch_jax.models.automatch import SEARCH_SPACE
 from automatch_jax.models.backbones import BACKBONES
-from automatch_jax.models.config import DTYPES, build_network, default_model_config
+from automatch_jax.models.config import (
+    ARCHITECTURES,
+    DTYPES,
+    architecture_operators,
+    build_network,
+    default_model_config,
+)
 from automatch_jax.models.losses import CLS_LOSSES, IOU_LOSSES
 from automatch_jax.models.settings import TrackerSettings
-from automatch_jax.ops import OPERATOR_NAMES
 
 
 def default_training_config(config: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
@@ -98,20 +102,17 @@ def default_training_config(config: ml_collections.ConfigDict) -> ml_collections
     return config
 
 
-def architecture_operators(model: Mapping[str, Any]) -> tuple[str, ...]:
-    """The operator names the network of a ``config.model`` section takes: the authors' search space
-    (:data:`~automatch_jax.models.automatch.SEARCH_SPACE`) for ``arch = "automatch"``, TrackerNet's
-    (:data:`~automatch_jax.ops.OPERATOR_NAMES`) for ``"ocean"`` (the default)."""
-    return SEARCH_SPACE if model.get("arch", "ocean") == "automatch" else OPERATOR_NAMES
-
-
 def _outside(names: Any, model: Mapping[str, Any], where: str) -> AutomatchError | None:
-    """The one-line error for the first of ``names`` the architecture of ``model`` does not know, or None."""
-    known = architecture_operators(model)
+    """The one-line error for the first of ``names`` the architecture of ``model`` does not know, or None (also for
+    an unknown ``model.arch``, which :func:`~automatch_jax.models.config.build_network` names)."""
+    arch = model.get("arch", "ocean")
+    if arch not in ARCHITECTURES:
+        return None
+    known = architecture_operators(arch)
     outside = [name for name in names if name not in known]
     if not outside:
         return None
-    return AutomatchError(f"{where}: {outside[0]!r} is not an operator of model.arch {model.get('arch', 'ocean')!r}; "
+    return AutomatchError(f"{where}: {outside[0]!r} is not an operator of model.arch {arch!r}; "
                           f"known: {', '.join(known)}")
 
 
@@ -119,7 +120,7 @@ def search_space(config: Mapping[str, Any]) -> tuple[str, ...]:
     """The operators ``automatch search`` searches over: ``config.search.space``, or when it is empty the whole
     space of the config's architecture (:func:`architecture_operators`); one line for a name it does not know."""
     model = config["model"]
-    space = tuple(config["search"].get("space", ()) or architecture_operators(model))
+    space = tuple(config["search"].get("space", ()) or architecture_operators(model.get("arch", "ocean")))
     error = _outside(space, model, "search.space")
     if error:
         raise error
@@ -233,7 +234,8 @@ def _at_least(low: float, exclusive: bool = False) -> Rule:
 _POSITIVE, _NON_NEGATIVE, _COUNT = _at_least(0, exclusive=True), _at_least(0), _at_least(1)
 _UNIT, _MOMENTUM = Rule(low=0, high=1), Rule(low=0, high=1, exclusive="high")
 
-ALL_OPERATORS = tuple(dict.fromkeys((*OPERATOR_NAMES, *SEARCH_SPACE)))  # both architectures' operator names
+# every architecture's operator names
+ALL_OPERATORS = tuple(dict.fromkeys(op for arch in ARCHITECTURES for op in architecture_operators(arch)))
 # the values each setting accepts beyond its type (its type comes from its default)
 LIMITS: dict[str, dict[str, Rule]] = {
     "top": {"backbone_weights": Rule(Path)},
