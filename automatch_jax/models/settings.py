@@ -30,7 +30,8 @@ class TrackerSettings:
         re-scored by stage 2 and the box moves this far towards the best (the authors: 0.5; 0 turns it off).
       lost_score: below this best score the target counts as lost: position and size are kept and the search
         region grows by ``search_growth`` per lost frame, up to ``max_search_growth`` times its normal side, so
-        a target that left the view or was occluded can be found again (0 turns the rule off; the authors have none).
+        a target that left the view or was occluded can be found again (0, the default, turns the rule off; the
+        authors have none).
       search_growth, max_search_growth: see ``lost_score``.
       small_target_search: the search crop's side in pixels for a target that covers less than
         ``small_target_area`` of its frame at ``init`` (the authors' ``big_sz``: 287 on OTB2015, 271 on UAV123);
@@ -49,7 +50,7 @@ class TrackerSettings:
     lr_power: float = 1.0
     min_size: float = 4.0
     zoom: float = 0.0
-    lost_score: float = 0.1
+    lost_score: float = 0.0
     search_growth: float = 1.25
     max_search_growth: float = 2.5
     small_target_search: int = 0

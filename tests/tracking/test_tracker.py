@@ -43,7 +43,7 @@ def test_the_box_follows_the_peak_and_its_size() -> None:
 
 
 def test_cosine_window_and_penalty_prefer_small_changes() -> None:
-    tracker = _planted_tracker(window_influence=0.9)
+    tracker = _planted_tracker(window_influence=0.9, lost_score=0.1)
     tracker.init(FRAME, (140, 100, 40, 20))
     plant(tracker, (2, 2), (30, 15), score=0.6)  # a strong peak far away in a corner
     before = tracker.box.copy()
@@ -54,7 +54,7 @@ def test_cosine_window_and_penalty_prefer_small_changes() -> None:
 
 
 def test_a_lost_target_widens_the_search_and_is_found_again() -> None:
-    tracker = _planted_tracker(window_influence=0.0, penalty_k=0.0)
+    tracker = _planted_tracker(window_influence=0.0, penalty_k=0.0, lost_score=0.1)
     tracker.init(FRAME, (140, 100, 40, 20))
     start = tracker.box.copy()
     plant(tracker, None, (30, 15))
