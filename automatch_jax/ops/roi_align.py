@@ -85,7 +85,7 @@ def roi_align(
         raise ValueError(f"roi_align: features {features.shape} and boxes {boxes.shape} are not (B,H,W,C), (B,K,4)")
     boxes = jax.lax.stop_gradient(boxes).astype(jnp.float32)
     b, k = boxes.shape[:2]
-    if k <= box_chunk:
+    if not isinstance(k, int) or k <= box_chunk:  # a symbolic K (a shape-polymorphic export) in one pass
         return _pool(features, boxes, output_size, spatial_scale, sampling_ratio, aligned)
     chunks = -(-k // box_chunk)
     padded = jnp.pad(boxes, ((0, 0), (0, chunks * box_chunk - k), (0, 0)))

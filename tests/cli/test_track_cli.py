@@ -41,7 +41,9 @@ def test_track_a_vot_sequence_a_video_file_and_a_frame_folder(
     half = tmp_path / "bag_bf16.txt"
     argv = ["track", str(real_sequences / "bag"), "--max-frames", "5", "--out", str(half), "--dtype", "bfloat16"]
     assert main([*argv, *model]) == 0
-    assert _lines(half).shape == (5, 4) and np.abs(_lines(half) - _lines(out)).max() < 8.0
+    # bfloat16 runs and, on the first update (the same frame and state for both), lands where float32 does; later
+    # frames start from different boxes, so a closed loop says nothing about precision
+    assert _lines(half).shape == (5, 4) and np.abs(_lines(half)[:2] - _lines(out)[:2]).max() < 2.0
     frames = sorted((real_sequences / "MotorRolling" / "img").glob("*.jpg"))[:8]
     folder = tmp_path / "frames"
     folder.mkdir()
