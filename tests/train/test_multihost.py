@@ -146,6 +146,7 @@ def test_two_host_search_finishes_with_identical_state(setup: tuple[Path, Path],
     assert [p.name for p in (tmp_path / "arch_search" / "checkpoints").iterdir()] == ["2"]
 
 
+@pytest.mark.slow  # ~70 s: three two-host jobs; the finishing two-host jobs above run by default
 def test_killed_two_host_training_resumes_to_the_uninterrupted_parameters(
         setup: tuple[Path, Path], trained: tuple[Path, list[str]], tmp_path: Path) -> None:
     out = tmp_path / "run"
