@@ -84,7 +84,6 @@ def test_matches_the_torchvision_loop(sampling_ratio: int, aligned: bool) -> Non
     np.testing.assert_allclose(np.asarray(got), expected, rtol=1e-5, atol=1e-5)
 
 
-
 @pytest.mark.parametrize("aligned", [False, True])
 def test_random_boxes_of_every_size_match_the_loop(aligned: bool) -> None:
     """Boxes from a tenth of a cell to three maps wide, anywhere (reversed ones too when aligned): the per-cell
@@ -111,6 +110,7 @@ def test_boxes_pooled_in_chunks_equal_all_at_once() -> None:
     grads = [jax.grad(lambda f, c=c: jnp.sum(roi_align(f, many, 3, 1 / 8, box_chunk=c) ** 2))(jnp.asarray(features))
              for c in (5, 12)]
     np.testing.assert_allclose(np.asarray(grads[0]), np.asarray(grads[1]), rtol=1e-5, atol=1e-5)
+
 
 def test_a_cell_sized_box_reads_that_cell() -> None:
     features, _ = _case()

@@ -118,7 +118,7 @@ TWO_DEVICES = textwrap.dedent(
 
     assert jax.local_device_count() == 2, jax.devices()
     config = load_config(sys.argv[1])
-    config.train.workers = 0
+    config.train.update(workers=0, steps=30, unfreeze_step=15, eval_every=10, checkpoint_every=10)  # half of smoke's
     imagery = Imagery.builtin(cutouts=12)
     net = build_network(config.model)
     tx = make_optimizer(config.train, config.train.steps)
