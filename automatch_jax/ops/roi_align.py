@@ -48,9 +48,8 @@ def _axis_weights(
     step = bin_size / safe_grid  # (...,) distance between a bin's samples
     bin_start = start[..., None] + jnp.arange(pooled, dtype=start.dtype) * bin_size[..., None]  # (..., P)
     cells = jnp.arange(size, dtype=start.dtype)
-    if sampling_ratio > 0:  # (..., P, 1, J): every sample of the bin, for every cell
-        index = jnp.broadcast_to(jnp.arange(sampling_ratio, dtype=start.dtype), (*bin_start.shape, sampling_ratio))
-        index = index[..., None, :]
+    if sampling_ratio > 0:  # (J,): every sample of the bin, for every cell (broadcast below)
+        index = jnp.arange(sampling_ratio, dtype=start.dtype)
     else:  # (..., P, size, J): the candidates of each cell, from the first sample at or above h - 1 (one earlier)
         safe_step = jnp.where(step > 0, step, 1.0)[..., None, None]
         first = jnp.ceil((cells - 1.0 - bin_start[..., None]) / safe_step - 0.5) - 1.0
