@@ -21,6 +21,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--imagery", type=Path, default=None, help="imagery cache (default: ~/.cache/automatch/...)")
     parser.add_argument("--arch", type=Path, default=None, metavar="ARCH.json",
                         help="train the matching networks found by `automatch search` (from scratch)")
+    parser.add_argument("--init-from", default=None, metavar="CHECKPOINT",
+                        help="start from the weights of this tracker checkpoint (a folder or a shipped model's name) "
+                        "of the same network, instead of ImageNet's; sets the config's init_from")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(func=run_train)
 
@@ -66,6 +69,8 @@ def run_train(args: argparse.Namespace) -> int:
         from automatch_jax.search.arch import apply_arch, load_arch
 
         config = apply_arch(config, load_arch(args.arch))
+    if args.init_from:
+        config.init_from = args.init_from
     from automatch_jax.paths import check_output_dir
     from automatch_jax.train.config import validate_config
 

@@ -99,8 +99,9 @@ def save_checkpoint(path: str | Path, checkpoint: TrackerCheckpoint) -> Path:
     return path
 
 
-def load_checkpoint(name_or_path: str | Path | None = None) -> TrackerCheckpoint:
-    """Read a checkpoint folder or named model; :class:`CheckpointError` (one line) if it is not a valid one."""
+def load_manifest(name_or_path: str | Path | None = None) -> tuple[Path, dict[str, Any]]:
+    """The folder and the checked manifest (``automatch.json``) of a checkpoint folder or named model, without
+    reading its weights; :class:`CheckpointError` (one line) if it is not a valid checkpoint."""
     path = resolve(name_or_path)
     if path.is_file():
         raise CheckpointError(f"{path}: a tracker checkpoint is a folder holding {MANIFEST} and variables/")
@@ -120,6 +121,12 @@ def load_checkpoint(name_or_path: str | Path | None = None) -> TrackerCheckpoint
     for key in ("model", "settings"):
         if not isinstance(manifest.get(key), dict):
             raise CheckpointError(f"{manifest_path}: missing {key!r} section")
+    return path, manifest
+
+
+def load_checkpoint(name_or_path: str | Path | None = None) -> TrackerCheckpoint:
+    """Read a checkpoint folder or named model; :class:`CheckpointError` (one line) if it is not a valid one."""
+    path, manifest = load_manifest(name_or_path)
     try:
         variables = restore_variables(path / "variables")
     except AutomatchError as exc:

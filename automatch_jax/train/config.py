@@ -29,6 +29,7 @@ from automatch_jax.data.pairs import SCENE, PairConfig
 from automatch_jax.data.training_sets import TRAINING_SETS
 from automatch_jax.errors import AutomatchError
 from automatch_jax.models.backbones import BACKBONES
+from automatch_jax.models.checkpoint import load_manifest
 from automatch_jax.models.config import (
     ARCHITECTURES,
     DTYPES,
@@ -43,6 +44,8 @@ from automatch_jax.models.settings import TrackerSettings
 def default_training_config(config: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
     """Adds Ocean-style training, data, loss and inference sections to ``config`` (values a config may change)."""
     config.backbone_weights = config.get("backbone_weights", "")
+    # a tracker checkpoint (folder or shipped name) of the same network whose weights training starts from
+    config.init_from = config.get("init_from", "")
     config.train = ml_collections.ConfigDict({
         "seed": 0,
         "batch_size": 32,
@@ -238,7 +241,7 @@ _UNIT, _MOMENTUM = Rule(low=0, high=1), Rule(low=0, high=1, exclusive="high")
 ALL_OPERATORS = tuple(dict.fromkeys(op for arch in ARCHITECTURES for op in architecture_operators(arch)))
 # the values each setting accepts beyond its type (its type comes from its default)
 LIMITS: dict[str, dict[str, Rule]] = {
-    "top": {"backbone_weights": Rule(Path)},
+    "top": {"backbone_weights": Rule(Path), "init_from": Rule(Path)},
     "model": {
         "channels": _COUNT, "tower_layers": _NON_NEGATIVE, "tower_channels": _COUNT, "search_size": _COUNT,
         "exemplar_size": _COUNT, "exemplar_cells": _COUNT, "dtype": Rule(choices=tuple(DTYPES)),
@@ -288,8 +291,6 @@ def _rule(section: str, key: str, default: Any) -> Rule:
 def _model_rules() -> dict[str, Rule]:
     """``config.model``: the keys of :func:`default_model_config` and every other field ``build_network`` takes."""
     from automatch_jax.models.automatch import AutoMatchNet
-    from automatch_jax.models.backbones import BACKBONES
-    from automatch_jax.models.config import ARCHITECTURES
     from automatch_jax.models.tracker_net import TrackerNet
 
     defaults = dict(default_model_config())
@@ -442,6 +443,29 @@ def _check_cross(config: Mapping[str, Any], command: str) -> None:
             raise AutomatchError(f"search.keep {sc['keep']} exceeds the {len(space)} operators of search.space")
 
 
+def _plain(value: Any) -> Any:
+    return list(value) if isinstance(value, tuple | list) else value
+
+
+def _check_init_from(init_from: str, model: Mapping[str, Any], command: str) -> None:
+    """``init_from`` names a readable tracker checkpoint of the same network as ``model`` (its manifest only)."""
+    if command != "train":
+        raise AutomatchError(f"init_from {init_from}: only `automatch train` starts from a checkpoint's weights")
+    try:
+        _, manifest = load_manifest(init_from)
+    except AutomatchError as exc:
+        raise AutomatchError(f"init_from: {exc}") from None
+    theirs = manifest["model"]
+
+    def shown(values: Mapping[str, Any], key: str) -> str:
+        return repr(_plain(values[key])) if key in values else "unset"
+
+    for key in sorted(set(model) | set(theirs)):
+        if key != "dtype" and _plain(model.get(key)) != _plain(theirs.get(key)):
+            raise AutomatchError(f"init_from {init_from}: a different network (model.{key} is {shown(theirs, key)} "
+                                 f"there, {shown(model, key)} in this config)")
+
+
 def validate_config(config: ml_collections.ConfigDict | Mapping[str, Any], command: str) -> None:
     """Checks the whole of ``config`` for ``command`` (``"train"`` or ``"search"``) before any work starts.
 
@@ -456,7 +480,7 @@ def validate_config(config: ml_collections.ConfigDict | Mapping[str, Any], comma
     top = _entries(config, "config")
     schema = config_schema()
     sections = ("model", "train", "data", "loss", "inference", "search")
-    top_rules = {"name": Rule(str), "backbone_weights": LIMITS["top"]["backbone_weights"]}
+    top_rules = {"name": Rule(str), **LIMITS["top"]}
     for key in top:
         if key not in top_rules and key not in sections:
             raise _unknown("config", key, [*top_rules, *sections], "section or setting")
@@ -467,6 +491,8 @@ def validate_config(config: ml_collections.ConfigDict | Mapping[str, Any], comma
     weights = top.get("backbone_weights", "")
     if weights and str(weights) != "imagenet" and not Path(weights).exists():
         raise AutomatchError(f"backbone_weights {weights}: weight file or folder not found")
+    if top.get("init_from", ""):
+        _check_init_from(str(top["init_from"]), _entries(top["model"], "model"), command)
     own = OWN_SECTIONS[command]
     entries = {section: _entries(top[section], section) for section in sections if section in top}
     _check_model(entries["model"], strict=True)

@@ -38,6 +38,7 @@ from automatch_jax.train.runner import (
     init_variables,
     local_batch_size,
     pair_loaders,
+    pairs_before,
     start_distributed,
     stop_step,
     to_devices,
@@ -106,8 +107,11 @@ def train(
         final = runner.run(state, start, step, log)
 
     model_dir = out / "model"
+    before = pairs_before(config)
     info = {"config": config.get("name", ""), "steps": int(final.step), "planned_steps": total,
-            "batch_size": tc.batch_size, "devices": jax.device_count(),
+            "batch_size": tc.batch_size, "pairs": before + int(final.step) * tc.batch_size,
+            **({"init_from": {"checkpoint": str(config.init_from), "pairs": before}} if before else {}),
+            "devices": jax.device_count(),
             "data": {name: float(spec.get("weight", 1.0)) for name, spec in data_sources(config).items()}}
     # the weights are saved in float32; the model's dtype is the compute dtype they were trained with
     model = {**dict(config.model), "dtype": jnp.dtype(net.dtype).name}

@@ -48,6 +48,7 @@ from automatch_jax.data.pair_sources import IMAGERY_SOURCES, build_source
 from automatch_jax.data.pairs import PairConfig, PairLoader
 from automatch_jax.errors import AutomatchError
 from automatch_jax.models.backbones import pretrained_backbone_variables
+from automatch_jax.models.checkpoint import load_checkpoint, load_manifest
 from automatch_jax.models.tracker_net import example_inputs
 
 PREFETCH = 2  # batches placed on the devices ahead of the step that uses them
@@ -104,15 +105,31 @@ def compute_dtype(name: str) -> Any:
 
 def init_variables(net, config: ml_collections.ConfigDict, seed: int) -> dict:
     """Random variables for ``net``, with the backbone's pretrained weights when ``config.backbone_weights``
-    names them (``"imagenet"``: the bundled EfficientNet-Lite weights; a path: a weight file)."""
+    names them (``"imagenet"``: the bundled EfficientNet-Lite weights; a path: a weight file), or every weight of
+    the tracker checkpoint ``config.init_from`` (a folder or a shipped model's name) when it names one."""
     z, box, x = example_inputs(net)
     variables = flax.core.unfreeze(jax.jit(net.init)(jax.random.PRNGKey(seed), z, box, x))
+    if config.get("init_from", ""):
+        start = load_checkpoint(config.init_from).variables
+        shapes = jax.tree_util.tree_map(jnp.shape, {kind: variables[kind] for kind in ("params", "batch_stats")})
+        if jax.tree_util.tree_map(jnp.shape, start) != shapes:
+            raise AutomatchError(f"init_from {config.init_from}: its weights do not fit this config's network")
+        return jax.tree_util.tree_map(jnp.asarray, start)
     weights = config.get("backbone_weights", "")
     if weights:
         pretrained = pretrained_backbone_variables(net.backbone, None if weights == "imagenet" else weights)
         for kind in ("params", "batch_stats"):
             variables[kind]["trunk"] = jax.tree_util.tree_map(jnp.asarray, pretrained[kind])
     return variables
+
+
+def pairs_before(config: ml_collections.ConfigDict) -> int:
+    """Training pairs behind ``config.init_from``'s weights (0 without it): its recorded ``pairs``, else its steps
+    times its batch size."""
+    if not config.get("init_from", ""):
+        return 0
+    info = load_manifest(config.init_from)[1].get("info", {})
+    return int(info.get("pairs", int(info.get("steps", 0)) * int(info.get("batch_size", 0))))
 
 
 def data_sources(config: ml_collections.ConfigDict) -> dict[str, dict]:

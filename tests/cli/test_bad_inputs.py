@@ -174,6 +174,9 @@ def test_a_meaningless_number_is_refused_as_it_is_parsed(
         ("train", "config.loss.cls = 'bcd'", "loss.cls = 'bcd': expected one of 'bce', 'focal'"),
         ("train", "config.inference = {'lr': 2.0}", "inference: tracker setting lr=2.0 is out of range"),
         ("search", "config.search.order = 'third'", "search.order = 'third': expected one of"),
+        ("train", "config.init_from = 'automatch-lite'", "init_from automatch-lite: a different network (model."),
+        ("train", "config.init_from = '/no/such/run/model'", "init_from: /no/such/run/model: no such checkpoint"),
+        ("search", "config.init_from = 'automatch-lite'", "only `automatch train` starts from a checkpoint's"),
     ],
 )
 def test_a_bad_config_is_refused_before_any_work(
@@ -186,6 +189,18 @@ def test_a_bad_config_is_refused_before_any_work(
     argv = [command, "--config", str(config), "--out", str(tmp_path / ("arch.json" if command == "search" else "run"))]
     line = refused(argv, capsys, monkeypatch)
     assert line.startswith("automatch: error: ") and words in line, line
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_checkpoint_to_start_from_is_checked_before_training(
+    tmp_path: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "notes").mkdir()
+    for start, words in ((tmp_path / "notes", "not an automatch checkpoint (no automatch.json)"),
+                         ("automatch-lite-fast", "a different network (model.backbone is 'efficientnet_lite0_stage4'")):
+        argv = ["train", "--config", SMOKE, "--init-from", str(start), "--out", str(tmp_path / "run")]
+        line = refused(argv, capsys, monkeypatch)
+        assert line.startswith("automatch: error: init_from") and words in line, line
     assert not (tmp_path / "run").exists()
 
 

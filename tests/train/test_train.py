@@ -20,10 +20,12 @@ import pytest
 
 from automatch_jax.data.imagery import Imagery
 from automatch_jax.errors import AutomatchError
+from automatch_jax.models.config import build_network
 from automatch_jax.tracking import Tracker, load_checkpoint
 from automatch_jax.train.config import load_config
 from automatch_jax.train.loop import train
 from automatch_jax.train.optim import learning_rate, make_optimizer
+from automatch_jax.train.runner import init_variables
 
 REPO = Path(__file__).resolve().parents[2]
 SMOKE = REPO / "configs" / "smoke.py"
@@ -101,6 +103,23 @@ def test_runs_without_steps_and_folders_of_another_model_are_refused(tmp_path: P
     with pytest.raises(AutomatchError, match="holds checkpoints of a different model") as caught:
         train(other, tmp_path / "run", imagery=imagery, progress=False)
     assert "\n" not in str(caught.value) and "in the checkpoint" in str(caught.value)
+
+
+def test_a_run_starts_from_a_checkpoints_weights_and_counts_its_pairs(tmp_path: Path, imagery: Imagery) -> None:
+    config = load_config(SMOKE)
+    config.train.update(steps=2, checkpoint_every=2, log_every=2, eval_every=2, workers=0)
+    first = train(config, tmp_path / "first", imagery=imagery, progress=False)
+    config.init_from = str(first)
+    config.train.seed = 1  # another seed's random weights must not show through
+    net = build_network(config.model)
+    start = init_variables(net, config, config.train.seed)
+    fresh = init_variables(net, load_config(SMOKE), config.train.seed)
+    for a, b in zip(_params(first), jax.tree_util.tree_leaves(start), strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert any(not np.array_equal(a, b) for a, b in zip(_params(first), jax.tree_util.tree_leaves(fresh), strict=True))
+    second = load_checkpoint(train(config, tmp_path / "second", imagery=imagery, progress=False))
+    assert load_checkpoint(first).info["pairs"] == 16
+    assert second.info["pairs"] == 32 and second.info["init_from"] == {"checkpoint": str(first), "pairs": 16}
 
 
 TWO_DEVICES = textwrap.dedent(
