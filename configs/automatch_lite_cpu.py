@@ -10,8 +10,8 @@ for the second half of the steps at a tenth of the learning rate, BatchNorm stat
 1-2 frozen throughout. ``finetune`` continues automatch-lite's network from a checkpoint (``automatch train
 --init-from automatch-lite``) with its stage 5 fine-tuned from the first step at a lower rate (0.002 -> 0.0002),
 BatchNorm statistics frozen, everything below stage 5 frozen (~3.3 s per step on a 2-core CPU). automatch-lite keeps
-its backbone frozen: on a 2-core CPU a step that fine-tunes its stages
-3-5 (255-pixel crops, dilated 5x5 depthwise convolutions) takes ~8 s against ~1.7 s frozen."""
+its backbone frozen: on a 2-core CPU a step that fine-tunes its stages 3-5 (255-pixel crops, dilated 5x5 depthwise
+convolutions) takes ~8 s against ~1.7 s frozen."""
 
 from pathlib import Path
 

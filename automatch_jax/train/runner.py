@@ -108,13 +108,15 @@ def init_variables(net, config: ml_collections.ConfigDict, seed: int) -> dict:
     names them (``"imagenet"``: the bundled EfficientNet-Lite weights; a path: a weight file), or every weight of
     the tracker checkpoint ``config.init_from`` (a folder or a shipped model's name) when it names one."""
     z, box, x = example_inputs(net)
-    variables = flax.core.unfreeze(jax.jit(net.init)(jax.random.PRNGKey(seed), z, box, x))
     if config.get("init_from", ""):
         start = load_checkpoint(config.init_from).variables
-        shapes = jax.tree_util.tree_map(jnp.shape, {kind: variables[kind] for kind in ("params", "batch_stats")})
-        if jax.tree_util.tree_map(jnp.shape, start) != shapes:
-            raise AutomatchError(f"init_from {config.init_from}: its weights do not fit this config's network")
+        shapes = flax.core.unfreeze(jax.eval_shape(net.init, jax.random.PRNGKey(seed), z, box, x))  # no weights drawn
+        detail = shape_mismatch(start, {kind: shapes[kind] for kind in ("params", "batch_stats")})
+        if detail:
+            raise AutomatchError(f"init_from {config.init_from}: its weights do not fit this config's network "
+                                 f"({detail})")
         return jax.tree_util.tree_map(jnp.asarray, start)
+    variables = flax.core.unfreeze(jax.jit(net.init)(jax.random.PRNGKey(seed), z, box, x))
     weights = config.get("backbone_weights", "")
     if weights:
         pretrained = pretrained_backbone_variables(net.backbone, None if weights == "imagenet" else weights)
@@ -389,16 +391,10 @@ class Runner:
         return state, int(state.step)
 
     def _check_fits(self, step: int, metadata: Any, template: Any) -> None:
-        saved = _leaf_shapes(getattr(metadata, "tree", metadata))
-        wanted = _leaf_shapes(template)
-        if saved == wanted:
-            return
-        differing = sorted(set(saved) ^ set(wanted)) or sorted(k for k in wanted if saved[k] != wanted[k])
-        key = differing[0]
-        detail = (f"{key}: {saved[key]} in the checkpoint, {wanted[key]} here" if key in saved and key in wanted
-                  else f"{key} only {'in the checkpoint' if key in saved else 'here'}")
-        raise AutomatchError(f"{self.directory} holds checkpoints of a different model ({detail}); "
-                             "use another output folder or the config it was trained with")
+        detail = shape_mismatch(getattr(metadata, "tree", metadata), template)
+        if detail:
+            raise AutomatchError(f"{self.directory} holds checkpoints of a different model ({detail}); "
+                                 "use another output folder or the config it was trained with")
 
     def save(self, step: int, state: Any) -> None:
         """A checkpoint of the replicated ``state`` and the loaders' positions after ``step`` steps (entered by
@@ -462,6 +458,18 @@ class Runner:
         if timed_from is not None and plan.stop > timed_from[1]:
             self.seconds_per_step = (end - timed_from[0]) / (plan.stop - timed_from[1])
         return final
+
+
+def shape_mismatch(saved: Any, wanted: Any) -> str:
+    """The first leaf where the trees ``saved`` (a checkpoint's arrays or orbax metadata) and ``wanted`` differ in
+    path or shape, in words (``""`` when they match)."""
+    saved, wanted = _leaf_shapes(saved), _leaf_shapes(wanted)
+    if saved == wanted:
+        return ""
+    key = (sorted(set(saved) ^ set(wanted)) or sorted(k for k in wanted if saved[k] != wanted[k]))[0]
+    if key in saved and key in wanted:
+        return f"{key}: {saved[key]} in the checkpoint, {wanted[key]} here"
+    return f"{key} only {'in the checkpoint' if key in saved else 'here'}"
 
 
 def _leaf_shapes(tree: Any) -> dict[str, tuple[int, ...]]:

@@ -117,6 +117,11 @@ def test_a_run_starts_from_a_checkpoints_weights_and_counts_its_pairs(tmp_path: 
     for a, b in zip(_params(first), jax.tree_util.tree_leaves(start), strict=True):
         np.testing.assert_array_equal(a, b)
     assert any(not np.array_equal(a, b) for a, b in zip(_params(first), jax.tree_util.tree_leaves(fresh), strict=True))
+    other = load_config(SMOKE)
+    other.init_from, other.model.channels = str(first), 8  # init_variables is also reached without validate_config
+    with pytest.raises(AutomatchError, match=r"its weights do not fit this config's network \(batch_stats/neck/bn/"
+                       r"mean: \(16,\) in the checkpoint, \(8,\) here\)"):
+        init_variables(build_network(other.model), other, 0)
     second = load_checkpoint(train(config, tmp_path / "second", imagery=imagery, progress=False))
     assert load_checkpoint(first).info["pairs"] == 16
     assert second.info["pairs"] == 32 and second.info["init_from"] == {"checkpoint": str(first), "pairs": 16}
