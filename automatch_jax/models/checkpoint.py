@@ -69,11 +69,13 @@ def resolve(name_or_path: str | Path | None) -> Path:
     raise CheckpointError(f"{name_or_path}: no such checkpoint folder or named model (named models: {known})")
 
 
-def _jsonable(value: Any) -> Any:
+def jsonable(value: Any) -> Any:
+    """``value`` as JSON writes and reads it back: tuples and lists as lists, dicts with their values so, numpy
+    scalars as Python numbers (how a config's ``model`` section compares with a checkpoint manifest's)."""
     if isinstance(value, tuple | list):
-        return [_jsonable(v) for v in value]
+        return [jsonable(v) for v in value]
     if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
+        return {k: jsonable(v) for k, v in value.items()}
     if isinstance(value, np.generic):
         return value.item()
     return value
@@ -90,9 +92,9 @@ def save_checkpoint(path: str | Path, checkpoint: TrackerCheckpoint) -> Path:
         "format": FORMAT,
         "version": VERSION,
         "name": checkpoint.name,
-        "model": _jsonable(dict(checkpoint.model)),
+        "model": jsonable(dict(checkpoint.model)),
         "settings": checkpoint.settings.to_dict(),
-        "info": _jsonable(checkpoint.info),
+        "info": jsonable(checkpoint.info),
     }
     if jax.process_index() == 0:
         (path / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")

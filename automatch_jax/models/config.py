@@ -3,11 +3,15 @@
 
 - ``arch = "automatch"``: :class:`~automatch_jax.models.automatch.AutoMatchNet`, the network as the authors built it;
 - ``arch = "ocean"`` (the default when ``arch`` is absent): :class:`~automatch_jax.models.tracker_net.TrackerNet`,
-  the paper-prose network the shipped checkpoints (automatch-lite, automatch-lite-fast) were trained as; it
-  remains only for them.
+  the paper-prose network with Ocean's heads: the Ocean-head comparison network (``configs/ocean_lite.py``), the
+  Table 1 / operator-study networks (``configs/table1.py``), ``configs/automatch_lite_fast.py`` and the shipped
+  checkpoints whose ``model`` section names no other ``arch``.
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 import jax.numpy as jnp
 import ml_collections
@@ -19,6 +23,11 @@ from automatch_jax.ops import OPERATOR_NAMES, PAPER_CLS_OPERATORS, PAPER_REG_OPE
 from automatch_jax.registry import Registry
 
 DTYPES = {"float32": jnp.float32, "bfloat16": jnp.bfloat16, "float16": jnp.float16}
+DEFAULT_ARCH = "ocean"
+"""``model.arch`` when a ``config.model`` section (or a checkpoint's ``model``) names none."""
+DEFAULT_BACKBONE = "resnet50"
+"""The backbone of the paper's network (:func:`default_model_config`), and either network's when ``model`` names
+none."""
 ARCHITECTURES: Registry[type[AutoMatchNet] | type[TrackerNet]] = Registry("model.arch")
 """``model.arch`` -> the network class it builds; metadata ``operators``: the operator names it takes (its search
 space)."""
@@ -26,18 +35,41 @@ ARCHITECTURES.register("automatch", AutoMatchNet, operators=SEARCH_SPACE)
 ARCHITECTURES.register("ocean", TrackerNet, operators=OPERATOR_NAMES)
 
 
-def architecture_operators(arch: str = "ocean") -> tuple[str, ...]:
-    """The operator names the network of ``model.arch`` ``arch`` takes: the authors' search space
-    (:data:`~automatch_jax.models.automatch.SEARCH_SPACE`) for ``"automatch"``, TrackerNet's
-    (:data:`~automatch_jax.ops.OPERATOR_NAMES`) for ``"ocean"`` (the default)."""
+def model_arch(model_config: Mapping[str, Any]) -> str:
+    """The ``model.arch`` of a ``config.model`` section: :data:`DEFAULT_ARCH` when it names none."""
+    return model_config.get("arch", DEFAULT_ARCH)
+
+
+def architecture_operators(arch: str = DEFAULT_ARCH) -> tuple[str, ...]:
+    """The operator names the network of ``model.arch`` ``arch`` takes (its :data:`ARCHITECTURES` entry's
+    ``operators``): the authors' search space (:data:`~automatch_jax.models.automatch.SEARCH_SPACE`) for
+    ``"automatch"``; for ``"ocean"`` (the default) TrackerNet's, the legacy operator registry's names
+    (:data:`~automatch_jax.ops.OPERATOR_NAMES`)."""
     return ARCHITECTURES.metadata(arch)["operators"]
+
+
+def check_operators(names: Iterable[str], arch: str, where: str) -> None:
+    """One :class:`AutomatchError` line for the first of ``names`` the network of ``model.arch`` ``arch`` does not
+    take (:func:`architecture_operators`), ``where`` naming the setting; nothing for an unknown ``arch`` (which
+    :func:`build_network` names). The one check of operator names, for ``model.*_operators`` and ``search.space``."""
+    if arch not in ARCHITECTURES:
+        return
+    known = architecture_operators(arch)
+    outside = [name for name in names if name not in known]
+    if not outside:
+        return
+    # the depthwise correlation's two names: TrackerNet's and the authors'
+    twin = {"dw_xcorr": "pointdw", "pointdw": "dw_xcorr"}.get(outside[0])
+    hint = f" (depthwise correlation is {twin!r})" if twin in known else ""
+    raise AutomatchError(f"{where}: {outside[0]!r} is not an operator of model.arch {arch!r}; "
+                         f"known: {', '.join(known)}{hint}")
 
 
 def default_model_config() -> ml_collections.ConfigDict:
     """The paper's network: ResNet-50, cls {simple-transformer, FiLM}, reg {FiLM, pairwise-relation}."""
     return ml_collections.ConfigDict(
         {
-            "backbone": "resnet50",
+            "backbone": DEFAULT_BACKBONE,
             "cls_operators": PAPER_CLS_OPERATORS,
             "reg_operators": PAPER_REG_OPERATORS,
             "channels": 256,
@@ -57,7 +89,7 @@ def automatch_model_config() -> ml_collections.ConfigDict:
     return ml_collections.ConfigDict(
         {
             "arch": "automatch",
-            "backbone": "resnet50",
+            "backbone": DEFAULT_BACKBONE,
             "cls_operators": PAPER_CLS_OPERATORS,
             "reg_operators": PAPER_REG_OPERATORS,
             "channels": 256,
@@ -71,12 +103,13 @@ def automatch_model_config() -> ml_collections.ConfigDict:
 
 def build_network(model_config: ml_collections.ConfigDict | dict):
     """The network of a ``config.model`` section: ``arch`` picks :class:`AutoMatchNet` or :class:`TrackerNet`
-    (``ocean``, the default); unknown keys are an error."""
+    (``ocean``, the default); unknown keys and operators the architecture does not take are an error."""
     fields = dict(model_config)
     dtype = fields.pop("dtype", "float32")
     if dtype not in DTYPES:
         raise AutomatchError(f"model.dtype {dtype!r} is not one of {', '.join(DTYPES)}")
-    arch = fields.pop("arch", "ocean")
+    arch = model_arch(fields)
+    fields.pop("arch", None)
     if arch not in ARCHITECTURES:
         raise AutomatchError(f"model.arch {arch!r} is not one of {', '.join(ARCHITECTURES)}")
     network = ARCHITECTURES.get(arch)
@@ -89,10 +122,5 @@ def build_network(model_config: ml_collections.ConfigDict | dict):
     for key in ("cls_operators", "reg_operators"):
         if key in fields:
             fields[key] = tuple(fields[key])
-            outside = [op for op in fields[key] if arch == "automatch" and op not in SEARCH_SPACE]
-            if outside:
-                raise AutomatchError(
-                    f"model.{key}: {', '.join(map(repr, outside))} not in the AutoMatch operators "
-                    f"({', '.join(SEARCH_SPACE)}; depthwise correlation is 'pointdw')"
-                )
+            check_operators(fields[key], arch, f"model.{key}")
     return network(dtype=DTYPES[dtype], **fields)

@@ -29,6 +29,8 @@ import math
 import jax.numpy as jnp
 import numpy as np
 
+from automatch_jax.models.backbones import backbone_offset
+
 
 @dataclasses.dataclass(frozen=True)
 class ScoreGeometry:
@@ -97,8 +99,6 @@ def geometry_for(
 ) -> ScoreGeometry:
     """The geometry of ``backbone`` for these crop sizes: the cell offset is its registry entry's ``offset``
     (:func:`automatch_jax.models.backbones.backbone_offset`), which follows the backbone's padding."""
-    from automatch_jax.models.backbones import backbone_offset
-
     offset = backbone_offset(backbone, search_size)
     if backbone_offset(backbone, exemplar_size) != offset:
         raise ValueError(

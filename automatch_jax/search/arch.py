@@ -29,7 +29,7 @@ import numpy as np
 
 from automatch_jax.errors import AutomatchError
 from automatch_jax.models.bcm import MANIPULATORS, potentials, top_operators
-from automatch_jax.models.config import ARCHITECTURES, architecture_operators
+from automatch_jax.models.config import ARCHITECTURES, architecture_operators, model_arch
 from automatch_jax.train.config import ALL_OPERATORS, search_space
 
 ARCH_FORMAT = "automatch-arch"
@@ -80,7 +80,7 @@ def build_arch(config: ml_collections.ConfigDict, method: str, branches: Mapping
     sc = config.search
     return {
         "format": ARCH_FORMAT, "version": ARCH_VERSION, "config": config.get("name", ""),
-        "arch": config.model.get("arch", "ocean"), "method": method,
+        "arch": model_arch(config.model), "method": method,
         "space": list(search_space(config)), "keep": int(sc.keep),
         "settings": {key: sc[key] for key in SETTINGS_RECORDED},
         "order": sc.order if method == "bcm" else None, "scalar": bool(sc.scalar),
@@ -143,7 +143,7 @@ def load_arch(path: Path | str) -> dict:
 def apply_arch(config: ml_collections.ConfigDict, arch: Mapping[str, Any]) -> ml_collections.ConfigDict:
     """``config`` with the found operators as the matching networks of both branches; one line when ``arch``
     records an architecture other than ``config.model.arch``."""
-    found, target = arch.get("arch"), config.model.get("arch", "ocean")
+    found, target = arch.get("arch"), model_arch(config.model)
     if found is not None and found != target:
         raise AutomatchError(f"architecture file searched a model.arch {found!r} network; the config builds "
                              f"{target!r} (train it with a config of model.arch {found!r})")

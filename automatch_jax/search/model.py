@@ -9,14 +9,13 @@ import jax
 import ml_collections
 import optax
 
-from automatch_jax.errors import AutomatchError
 from automatch_jax.models.automatch import AutoMatchNet
 from automatch_jax.models.bcm import ARCH
 from automatch_jax.models.config import build_network
 from automatch_jax.models.losses import pair_loss
 from automatch_jax.models.tracker_net import TrackerNet
 from automatch_jax.search.bilevel import LossFn
-from automatch_jax.train.config import search_space
+from automatch_jax.train.config import check_keep, search_space
 from automatch_jax.train.optim import parameter_labels
 from automatch_jax.train.runner import compute_dtype
 
@@ -26,8 +25,7 @@ def search_network(config: ml_collections.ConfigDict) -> AutoMatchNet | TrackerN
     operator of ``model.arch`` (:func:`~automatch_jax.train.config.search_space`)."""
     sc = config.search
     space = search_space(config)
-    if len(space) < sc.keep:
-        raise AutomatchError(f"search.keep {sc.keep} exceeds the {len(space)} operators of search.space")
+    check_keep(sc.keep, space)
     net = build_network(config.model)
     return net.clone(search_cell=True, cls_operators=space, reg_operators=space, search_scalar=bool(sc.scalar),
                      search_tau=float(sc.tau), search_noise=float(sc.noise), search_init=float(sc.init),

@@ -23,7 +23,6 @@ import jax.numpy as jnp
 import ml_collections
 
 from automatch_jax.data.imagery import Imagery
-from automatch_jax.errors import AutomatchError
 from automatch_jax.models.bcm import ARCH
 from automatch_jax.search.arch import (
     BRANCHES,
@@ -33,7 +32,7 @@ from automatch_jax.search.arch import (
     random_architecture,
     write_arch,
 )
-from automatch_jax.search.bilevel import ORDERS, SearchState, make_search_step
+from automatch_jax.search.bilevel import SearchState, make_search_step
 from automatch_jax.search.model import search_network, search_optimizers, tracker_search_loss
 from automatch_jax.search.plots import plot_potentials
 from automatch_jax.train.config import search_space, validate_config
@@ -55,10 +54,8 @@ def search(config: ml_collections.ConfigDict, out: Path, max_steps: int | None =
            imagery: Imagery | None = None, progress: bool = True) -> dict:
     """Runs (or resumes) the search of ``config`` and writes ``out`` (ARCH.json) and its plot; returns the result.
     In a multi-host job every process calls this with the same arguments; the first writes the files."""
-    validate_config(config, "search")
+    validate_config(config, "search")  # also search.order: one of search.bilevel.ORDERS (SEARCH_ORDERS)
     sc = config.search
-    if sc.order not in ORDERS:
-        raise AutomatchError(f"search.order {sc.order!r} unknown; known: {', '.join(ORDERS)}")
     total = int(sc.steps)
     stop = stop_step("search", total, max_steps)
     start_distributed()

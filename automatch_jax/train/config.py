@@ -17,7 +17,7 @@ import inspect
 import math
 import numbers
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -29,13 +29,16 @@ from automatch_jax.data.pairs import SCENE, PairConfig
 from automatch_jax.data.training_sets import TRAINING_SETS
 from automatch_jax.errors import AutomatchError
 from automatch_jax.models.backbones import BACKBONES
-from automatch_jax.models.checkpoint import load_manifest
+from automatch_jax.models.checkpoint import jsonable, load_manifest
 from automatch_jax.models.config import (
     ARCHITECTURES,
+    DEFAULT_BACKBONE,
     DTYPES,
     architecture_operators,
     build_network,
+    check_operators,
     default_model_config,
+    model_arch,
 )
 from automatch_jax.models.losses import CLS_LOSSES, IOU_LOSSES
 from automatch_jax.models.settings import TrackerSettings
@@ -105,29 +108,20 @@ def default_training_config(config: ml_collections.ConfigDict) -> ml_collections
     return config
 
 
-def _outside(names: Any, model: Mapping[str, Any], where: str) -> AutomatchError | None:
-    """The one-line error for the first of ``names`` the architecture of ``model`` does not know, or None (also for
-    an unknown ``model.arch``, which :func:`~automatch_jax.models.config.build_network` names)."""
-    arch = model.get("arch", "ocean")
-    if arch not in ARCHITECTURES:
-        return None
-    known = architecture_operators(arch)
-    outside = [name for name in names if name not in known]
-    if not outside:
-        return None
-    return AutomatchError(f"{where}: {outside[0]!r} is not an operator of model.arch {arch!r}; "
-                          f"known: {', '.join(known)}")
-
-
 def search_space(config: Mapping[str, Any]) -> tuple[str, ...]:
     """The operators ``automatch search`` searches over: ``config.search.space``, or when it is empty the whole
-    space of the config's architecture (:func:`architecture_operators`); one line for a name it does not know."""
-    model = config["model"]
-    space = tuple(config["search"].get("space", ()) or architecture_operators(model.get("arch", "ocean")))
-    error = _outside(space, model, "search.space")
-    if error:
-        raise error
+    space of the config's architecture (:func:`architecture_operators`); one line for a name it does not know
+    (:func:`~automatch_jax.models.config.check_operators`)."""
+    arch = model_arch(config["model"])
+    space = tuple(config["search"].get("space", ()) or architecture_operators(arch))
+    check_operators(space, arch, "search.space")
     return space
+
+
+def check_keep(keep: int, space: Sequence[str]) -> None:
+    """One line when ``search.keep`` exceeds the operators of the search space ``space`` (:func:`search_space`)."""
+    if keep > len(space):
+        raise AutomatchError(f"search.keep {keep} exceeds the {len(space)} operators of search.space")
 
 
 def load_config(spec: str | Path) -> ml_collections.ConfigDict:
@@ -245,7 +239,7 @@ LIMITS: dict[str, dict[str, Rule]] = {
     "model": {
         "channels": _COUNT, "tower_layers": _NON_NEGATIVE, "tower_channels": _COUNT, "search_size": _COUNT,
         "exemplar_size": _COUNT, "exemplar_cells": _COUNT, "dtype": Rule(choices=tuple(DTYPES)),
-        # either architecture's names; _check_model checks them against model.arch's own
+        # either architecture's names; build_network (check_operators) checks them against model.arch's own
         "cls_operators": Rule(choices=ALL_OPERATORS), "reg_operators": Rule(choices=ALL_OPERATORS),
     },
     "train": {
@@ -362,11 +356,7 @@ def _check_model(entries: dict[str, Any], strict: bool) -> None:
     _check_section(entries, rules, "model", strict)
     if not strict:
         return
-    for key in ("cls_operators", "reg_operators"):
-        error = _outside(entries.get(key, ()), entries, f"model.{key}")
-        if error:
-            raise error
-    try:
+    try:  # build_network also checks the operators against model.arch's (check_operators)
         geometry = build_network(entries).geometry
     except ValueError as exc:
         raise AutomatchError(f"model: {exc}") from None
@@ -429,7 +419,7 @@ def _check_cross(config: Mapping[str, Any], command: str) -> None:
         if tc["eval_every"] % tc["log_every"]:
             raise AutomatchError(f"train.eval_every {tc['eval_every']} is not a multiple of train.log_every "
                                  f"{tc['log_every']} (validation runs at logged steps)")
-        units = BACKBONES.metadata(config["model"].get("backbone", "resnet50"))["units"]
+        units = BACKBONES.metadata(config["model"].get("backbone", DEFAULT_BACKBONE))["units"]
         if tc.get("frozen_units", 0) >= units:
             raise AutomatchError(f"train.frozen_units {tc['frozen_units']}: the backbone has {units} units (stem "
                                  f"first); keep at most {units - 1} frozen, or never unfreeze it (train.unfreeze_step "
@@ -439,12 +429,7 @@ def _check_cross(config: Mapping[str, Any], command: str) -> None:
         space = list(search_space(config))
         if len(set(space)) < len(space):
             raise AutomatchError(f"search.space {tuple(space)}: names an operator twice")
-        if sc["keep"] > len(space):
-            raise AutomatchError(f"search.keep {sc['keep']} exceeds the {len(space)} operators of search.space")
-
-
-def _plain(value: Any) -> Any:
-    return list(value) if isinstance(value, tuple | list) else value
+        check_keep(sc["keep"], space)
 
 
 def _check_init_from(init_from: str, model: Mapping[str, Any], command: str) -> None:
@@ -458,10 +443,10 @@ def _check_init_from(init_from: str, model: Mapping[str, Any], command: str) -> 
     theirs = manifest["model"]
 
     def shown(values: Mapping[str, Any], key: str) -> str:
-        return repr(_plain(values[key])) if key in values else "unset"
+        return repr(jsonable(values[key])) if key in values else "unset"
 
     for key in sorted(set(model) | set(theirs)):
-        if key != "dtype" and _plain(model.get(key)) != _plain(theirs.get(key)):
+        if key != "dtype" and jsonable(model.get(key)) != jsonable(theirs.get(key)):
             raise AutomatchError(f"init_from {init_from}: a different network (model.{key} is {shown(theirs, key)} "
                                  f"there, {shown(model, key)} in this config)")
 

@@ -85,7 +85,8 @@ def test_config_switch_and_bad_settings() -> None:
     assert type(build_network({"backbone": "tiny"})).__name__ == "TrackerNet"  # no arch: the shipped checkpoints'
     with pytest.raises(AutomatchError, match="model.arch 'siamfc' is not one of automatch, ocean"):
         build_network({**config, "arch": "siamfc"})
-    with pytest.raises(AutomatchError, match="'dw_xcorr' not in the AutoMatch operators.*'pointdw'"):
+    with pytest.raises(AutomatchError, match="model.cls_operators: 'dw_xcorr' is not an operator of model.arch "
+                                             "'automatch'.*depthwise correlation is 'pointdw'"):
         build_network({**config, "cls_operators": ("dw_xcorr",)})
     with pytest.raises(AutomatchError, match="unknown model setting.*tower_channels"):
         build_network({**config, "tower_channels": 64})
