@@ -14,7 +14,10 @@ Sections, in this order (each row is printed and appended to a JSON-lines file a
 5. ``train``: ResNet-50 training steps/s with the backbone frozen and unfrozen, with memory.
 6. ``loader``: pair-loader pairs/s with 16 worker processes.
 
-A row that does not fit in what is left of ``--budget`` is recorded as ``skipped (budget)``; a watchdog ends the
+Each row has a planned time (``Row.needs_s``: its compiles and a short timed loop, which ends by then); the planned
+times of all rows plus ``STARTUP_S`` (Python, JAX and the device's start-up) fit the default budget
+(``DEFAULT_BUDGET_S``, 270 s: one device call, leaving room for a rerun in 15 minutes of device time). A row that
+does not fit in what is left of ``--budget`` is recorded as ``skipped (budget)`` without running; a watchdog ends the
 process at the budget (the row under way is recorded as ``stopped (budget)``, the rest as skipped), so the check
 never overruns. A row that fails records its error and the check goes on. ``--smoke`` runs every row tiny on a
 CPU (the tiny ``configs/smoke.py`` network in place of each model; the test suite runs it).
@@ -49,6 +52,8 @@ import numpy as np  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 SKIPPED, STOPPED = "skipped (budget)", "stopped (budget)"
+DEFAULT_BUDGET_S = 270.0  # one device call: with a few minutes' start-up, a rerun still fits in 15 minutes
+STARTUP_S = 20.0  # Python, JAX's import and the device's start-up, before the first row (counted in the budget)
 RESNET50 = "configs/automatch_resnet50.py"
 SMOKE = "configs/smoke.py"
 
@@ -58,14 +63,16 @@ SMOKE = "configs/smoke.py"
 class Row:
     """One measurement: ``run(until)`` returns its fields, finishing timed loops by ``until`` (monotonic time).
 
-    ``needs_s``: the time it needs at the least on the device (compiles included); it is skipped when less is left.
+    ``needs_s``: its planned time on the device (compiles included); it is skipped when less is left, and its timed
+    loop ends by ``needs_s`` after its start (or after ``most`` iterations), so rows whose compiles took what was
+    planned end on time and the planned times add up to the run's (:func:`planned_seconds`).
     """
 
     section: str
     name: str
     needs_s: float
     run: Callable[[float], dict[str, Any]]
-    cap_s: float = 20.0  # the longest its timed loop runs
+    cap_s: float = 20.0  # smoke runs (nothing planned): the longest a row runs before its timed loop ends
 
 
 class Recorder:
@@ -122,7 +129,7 @@ class Recorder:
                 continue
             self.current = row
             started = time.monotonic()
-            until = min(self.deadline - 2.0, started + row.cap_s)
+            until = min(self.deadline - 2.0, started + (row.cap_s if self.smoke else row.needs_s))
             try:
                 fields, status = row.run(until), "ok"
             except Exception as exc:  # one broken row must not stop the others
@@ -277,7 +284,7 @@ def _xcorr_row(shape: tuple[int, int, int, int], hz: int, on_gpu: bool, smoke: b
         reference = jax.jit(highest)(f_x.astype(jnp.float32), kernel.astype(jnp.float32))
         paths = {"pallas": lambda x, k: fast_depthwise_xcorr(x, k, not on_gpu), "xla": xla_depthwise_xcorr,
                  "shift": shift_depthwise_xcorr}
-        chain, most = (1, 3) if smoke else (16, 30)
+        chain, most = (1, 3) if smoke else (8, 10)
         fields: dict[str, Any] = {"f_x": list(shape), "f_z": [shape[0], hz, hz, shape[3]], "dtype": dtype_name}
         for name, fn in paths.items():  # one path failing (a Triton compile, say) leaves the others' figures
             try:
@@ -319,7 +326,7 @@ def _variants_row(shape: tuple[int, int, int, int], hz: int, on_gpu: bool, smoke
 
         f_x, kernel = _xcorr_inputs(shape, hz, jnp.float32)
         choices = [(8, 4), (16, 4), (16, 8), (32, 8)] if not smoke else [(8, 4), (16, 8)]
-        chain, most = (1, 3) if smoke else (16, 20)
+        chain, most = (1, 3) if smoke else (8, 10)
         timings = {}
         for block, warps in choices:
             fn = functools.partial(pallas_depthwise_xcorr, channel_block=block, num_warps=warps,
@@ -389,18 +396,18 @@ def _make_tracker(model: str, dtype: str, multi: bool):
 
 def _tracker_row(model: str, dtype: str, smoke: bool) -> Callable[[float], dict[str, Any]]:
     def run(until: float) -> dict[str, Any]:
-        frames, box = synthetic_frames(12 if smoke else 120)
+        frames, box = synthetic_frames(12 if smoke else 60)
         start = time.perf_counter()
         tracker = _make_tracker(model, dtype, multi=False)
         built = time.perf_counter()
         tracker.init(frames[0], box)
         tracker.update(frames[1])
         compiled = time.perf_counter()
-        for frame in frames[2 : 4 if smoke else 12]:
+        for frame in frames[2 : 4 if smoke else 6]:
             tracker.update(frame)
         order = frames + frames[-2:0:-1]  # back and forth: continuous motion
         index = iter(range(10**9))
-        times = _loop(lambda: tracker.update(order[next(index) % len(order)]), until, 6 if smoke else 2000)
+        times = _loop(lambda: tracker.update(order[next(index) % len(order)]), until, 6 if smoke else 500)
         return {"model": model, "build_s": round(built - start, 2), "compile_s": round(compiled - built, 2),
                 "crop_on_device": bool(getattr(tracker, "crop_on_device", False)), **_latency(times)}
 
@@ -420,7 +427,7 @@ def _multi_row(model: str, dtype: str, targets: int, smoke: bool) -> Callable[[f
         tracker.update(frames[1])
         compiled = time.perf_counter()
         index = iter(range(10**9))
-        times = _loop(lambda: tracker.update(frames[2 + next(index) % 6]), until, 3 if smoke else 500)
+        times = _loop(lambda: tracker.update(frames[2 + next(index) % 6]), until, 3 if smoke else 100)
         latency = _latency(times, targets)
         latency["target_frames_per_s"] = latency.pop("per_s")
         return {"model": model, "targets": targets, "build_s": round(built - start, 2),
@@ -462,7 +469,7 @@ def _train_row(model: str, frozen: bool, smoke: bool) -> Callable[[float], dict[
             holder[0], m = step(holder[0], batch)
             m["loss"].block_until_ready()
 
-        times = _loop(one, until, 2 if smoke else 200)
+        times = _loop(one, until, 2 if smoke else 30)
         stats = jax.local_devices()[0].memory_stats() or {}
         peak = stats.get("peak_bytes_in_use")
         return {"model": model, "dtype": dtype, "batch": batch_size, "compile_s": round(first - start, 2),
@@ -501,7 +508,7 @@ def _loader_row(workers: int, smoke: bool) -> Callable[[float], dict[str, Any]]:
             stream = loader.iterate(0, 3 if smoke else 10**6)
             next(stream)
             first = time.perf_counter()
-            times = _loop(lambda: next(stream), until, 2 if smoke else 10**6, least=2)
+            times = _loop(lambda: next(stream), until, 2 if smoke else 20, least=2)
         finally:
             loader.close()
         return {"workers": workers, "batch": batch, "first_batch_s": round(first - start, 2),
@@ -514,8 +521,15 @@ def _loader_row(workers: int, smoke: bool) -> Callable[[float], dict[str, Any]]:
 SECTIONS = ("environment", "xcorr", "tracker", "multitracker", "train", "loader")
 
 
+def planned_seconds(rows: list[Row]) -> float:
+    """What a run of ``rows`` is planned to take on the device, start-up included: ``STARTUP_S`` plus each row's
+    ``needs_s``. The full plan fits ``DEFAULT_BUDGET_S`` (tests/benchmarks/test_gpu_check.py)."""
+    return STARTUP_S + sum(row.needs_s for row in rows)
+
+
 def plan(smoke: bool, on_gpu: bool, smoke_checkpoint: str | None = None) -> list[Row]:
-    """The rows in priority order, with the least time each needs on the device (compiles included).
+    """The rows in priority order, with each one's planned time on the device (compiles included; estimates, to be
+    corrected from a run's ``seconds``): 240 s in all, 260 s with ``STARTUP_S``, within ``DEFAULT_BUDGET_S``.
 
     In ``smoke`` every model is the tiny smoke network (its config where the full run builds a config with random
     weights, a checkpoint folder of it where the full run loads a shipped model) and every size is tiny.
@@ -533,11 +547,13 @@ def plan(smoke: bool, on_gpu: bool, smoke_checkpoint: str | None = None) -> list
     }
     for index, (name, (shape, hz, dtype)) in enumerate(sizes.items()):
         shape, hz = tiny if smoke else (shape, hz)
-        gradients = dtype == "float32" and (index == 0 or not smoke)  # smoke: the sizes are all the same
-        rows.append(Row("xcorr", name, 8.0, _xcorr_row(shape, hz, on_gpu, smoke, dtype, gradients), cap_s=3.0))
+        # gradients (4 more compiles) at the tracker's and the search's sizes; smoke: the sizes are all the same
+        gradients = index < (1 if smoke else 2)
+        rows.append(Row("xcorr", name, 6.0 if gradients else 4.0,
+                        _xcorr_row(shape, hz, on_gpu, smoke, dtype, gradients), cap_s=3.0))
     for shape in ((1, 32, 32, 256), (32, 32, 32, 256)):
         label = "pallas blocks " + "x".join(map(str, shape))
-        rows.append(Row("xcorr", label, 8.0, _variants_row(tiny[0] if smoke else shape, tiny[1] if smoke else 7,
+        rows.append(Row("xcorr", label, 5.0, _variants_row(tiny[0] if smoke else shape, tiny[1] if smoke else 7,
                                                            on_gpu, smoke), cap_s=4.0))
 
     def model(name: str) -> str:
@@ -548,19 +564,20 @@ def plan(smoke: bool, on_gpu: bool, smoke_checkpoint: str | None = None) -> list
     def label(name: str) -> str:
         return "resnet50" if name == RESNET50 else name
 
-    for name, dtype, needs in ((RESNET50, "float32", 35.0), (RESNET50, "bfloat16", 30.0),
-                               ("automatch-lite", "float32", 20.0), ("automatch-lite", "bfloat16", 20.0),
-                               ("automatch-lite-fast", "float32", 15.0)):
+    # ResNet-50's random variables are made once (its first row); each row compiles the tracker's init and update
+    for name, dtype, needs in ((RESNET50, "float32", 24.0), (RESNET50, "bfloat16", 18.0),
+                               ("automatch-lite", "float32", 12.0), ("automatch-lite", "bfloat16", 10.0),
+                               ("automatch-lite-fast", "float32", 10.0)):
         rows.append(Row("tracker", f"{label(name)} {dtype}", needs, _tracker_row(model(name), dtype, smoke),
                         cap_s=4.0))
-    for name, dtype, targets, needs in ((RESNET50, "bfloat16", 256, 40.0), ("automatch-lite", "float32", 256, 20.0),
-                                        (RESNET50, "bfloat16", 64, 30.0), ("automatch-lite", "float32", 64, 15.0)):
+    for name, dtype, targets, needs in ((RESNET50, "bfloat16", 256, 22.0), ("automatch-lite", "float32", 256, 12.0),
+                                        (RESNET50, "bfloat16", 64, 16.0), ("automatch-lite", "float32", 64, 9.0)):
         rows.append(Row("multitracker", f"{label(name)} {dtype} N={targets}", needs,
                         _multi_row(model(name), dtype, 2 if smoke else targets, smoke), cap_s=4.0))
     for frozen in (True, False):
-        rows.append(Row("train", f"resnet50 {'frozen' if frozen else 'unfrozen'} backbone", 70.0,
+        rows.append(Row("train", f"resnet50 {'frozen' if frozen else 'unfrozen'} backbone", 28.0,
                         _train_row(SMOKE if smoke else RESNET50, frozen, smoke), cap_s=6.0))
-    rows.append(Row("loader", "pairs, 16 workers", 20.0, _loader_row(1 if smoke else 16, smoke), cap_s=8.0))
+    rows.append(Row("loader", "pairs, 16 workers", 12.0, _loader_row(1 if smoke else 16, smoke), cap_s=8.0))
     return rows
 
 
@@ -575,7 +592,8 @@ def _write_smoke_checkpoint(folder: Path) -> str:
 
 def main(argv: list[str] | None = None, hard_stop: bool = True) -> list[dict[str, Any]]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--budget", type=float, default=270.0, help="seconds for the whole check, start-up included")
+    parser.add_argument("--budget", type=float, default=DEFAULT_BUDGET_S,
+                        help="seconds for the whole check, start-up included")
     parser.add_argument("--out", type=Path, default=Path("gpu_check.jsonl"), help="JSON-lines file (appended)")
     parser.add_argument("--smoke", action="store_true", help="every row tiny, on CPU (the test suite's run)")
     parser.add_argument("--sections", nargs="+", choices=SECTIONS, default=list(SECTIONS),

@@ -15,6 +15,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from automatch_jax.ops import xcorr_pallas
 from automatch_jax.ops.common import Projection
 from automatch_jax.ops.registry import register
 from automatch_jax.ops.xcorr_pallas import pallas_depthwise_xcorr
@@ -118,9 +119,14 @@ def pallas_self_check(interpret: bool = False) -> tuple[bool, str]:
     """Runs the kernel once on a fixed probe and compares it with the XLA path at HIGHEST precision.
 
     Returns ``(passed, detail)``; passed when the kernel compiled, ran and its largest error is within
-    ``SELF_CHECK_RTOL`` of the reference's largest magnitude. Safe to call while tracing (``jax.jit``, ``vmap``,
-    export): both sides are compiled ahead of time and run on host arrays, outside any trace.
+    ``SELF_CHECK_RTOL`` of the reference's largest magnitude; not passed, with the import error as the detail, where
+    Pallas's Triton backend did not import (:func:`~automatch_jax.ops.xcorr_pallas.kernel_available`). Safe to call
+    while tracing (``jax.jit``, ``vmap``, export): both sides are compiled ahead of time and run on host arrays,
+    outside any trace.
     """
+    importable, reason = xcorr_pallas.kernel_available()
+    if not importable:
+        return False, reason
     x, k = self_check_probe()
 
     def run(fn) -> np.ndarray:
@@ -150,12 +156,15 @@ def _self_check_once() -> bool:
 def fast_path_available() -> bool:
     """True on a GPU backend where the Pallas kernel passed :func:`pallas_self_check` (run once per process).
 
-    ``AUTOMATCH_XCORR=xla`` or ``shift`` disables it; ``AUTOMATCH_XCORR=pallas`` enables it without the check.
+    ``AUTOMATCH_XCORR=xla`` or ``shift`` disables it; ``AUTOMATCH_XCORR=pallas`` enables it without the check,
+    except where Pallas's Triton backend did not import (then never: the XLA path, with the reason logged once).
     """
     choice = os.environ.get(ENV_SWITCH, "").lower()
     if choice in ("xla", "shift") or jax.default_backend() != "gpu":
         return False
-    return choice == "pallas" or _self_check_once()
+    if choice == "pallas":
+        return xcorr_pallas.kernel_available()[0] or _self_check_once()
+    return _self_check_once()
 
 
 IMPLEMENTATIONS = ("auto", "xla", "shift", "pallas")

@@ -15,6 +15,11 @@ The backend is chosen explicitly (:class:`jax.experimental.pallas.triton.Compile
 parameters JAX 0.10 lowers Pallas calls through Mosaic GPU, which rejects this kernel's blocks. JAX 0.11 and 0.12
 deprecate the Triton backend (they still lower it); :func:`automatch_jax.ops.xcorr.pallas_self_check` turns the
 kernel off where a JAX release no longer can.
+
+Pallas and its Triton backend are imported when this module loads, but guarded: on a JAX install (version or
+platform) where either import fails, this module (and so the package) still imports, :data:`IMPORT_ERROR` records
+why, :func:`pallas_depthwise_xcorr` raises :class:`PallasUnavailableError` with that reason, and
+:mod:`automatch_jax.ops.xcorr` uses the XLA path.
 """
 
 from __future__ import annotations
@@ -23,8 +28,24 @@ import functools
 
 import jax
 import jax.numpy as jnp
-from jax.experimental import pallas as pl
-from jax.experimental.pallas import triton as pl_triton
+
+try:
+    from jax.experimental import pallas as pl
+    from jax.experimental.pallas import triton as pl_triton
+except Exception as exc:  # ImportError on most installs; whatever a broken GPU plugin raises on others
+    pl = pl_triton = None
+    IMPORT_ERROR: str | None = f"cannot import Pallas's Triton backend ({type(exc).__name__}: {exc})"
+else:
+    IMPORT_ERROR = None
+
+
+class PallasUnavailableError(RuntimeError):
+    """This JAX install cannot import Pallas or its Triton backend (the reason: :data:`IMPORT_ERROR`)."""
+
+
+def kernel_available() -> tuple[bool, str]:
+    """``(True, "")`` where Pallas and its Triton backend imported, else ``(False, reason)``."""
+    return (False, IMPORT_ERROR) if IMPORT_ERROR else (True, "")
 
 CHANNEL_BLOCK = 16  # channels per program (a power of two)
 NUM_WARPS = 8  # a 32x32x16 float32 accumulator is 64 registers per thread at 8 warps
@@ -58,12 +79,15 @@ def pallas_depthwise_xcorr(
 
     ``channel_block``: channels per program (a power of two; smaller for C below it); ``num_warps``: Triton's
     warps per program. ``interpret=True`` runs the kernel on any backend (tests on CPU). Forward only: use
-    :func:`automatch_jax.ops.xcorr.fast_depthwise_xcorr` for gradients.
+    :func:`automatch_jax.ops.xcorr.fast_depthwise_xcorr` for gradients. Raises :class:`PallasUnavailableError`
+    where Pallas's Triton backend did not import (:func:`kernel_available`).
     """
     if f_x.ndim != 4 or kernel.ndim != 4 or (kernel.shape[0], kernel.shape[3]) != (f_x.shape[0], f_x.shape[3]):
         raise ValueError(
             f"pallas depthwise xcorr: want (B, Hx, Wx, C) and (B, Hz, Wz, C), got {f_x.shape} and {kernel.shape}"
         )
+    if IMPORT_ERROR:
+        raise PallasUnavailableError(IMPORT_ERROR)
     if channel_block < 1 or channel_block & (channel_block - 1):
         raise ValueError(f"pallas depthwise xcorr: channel_block must be a power of two, got {channel_block}")
     b, hx, wx, c = f_x.shape

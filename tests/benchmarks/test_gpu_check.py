@@ -4,6 +4,7 @@ a failing row is recorded without stopping the others."""
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import json
 import os
@@ -11,6 +12,7 @@ import subprocess
 import sys
 import threading
 import time
+import types
 from pathlib import Path
 
 import pytest
@@ -79,6 +81,61 @@ def test_rows_past_the_budget_are_skipped_and_errors_recorded(gpu_check, tmp_pat
         ("fits", "ok"), ("too long", "skipped (budget)"), ("broken", "error"), ("after", "ok"), ("total", "ok")]
     assert records[0]["value"] == 1.5 and records[2]["error"] == "RuntimeError: no such kernel"
     assert records[-1]["rows"] == {"ok": 2, "skipped (budget)": 1, "error": 1}
+
+
+def test_the_full_plan_fits_the_default_budget(gpu_check) -> None:
+    rows = gpu_check.plan(smoke=False, on_gpu=True)
+    assert [s for s in dict.fromkeys(r.section for r in rows)] == list(gpu_check.SECTIONS)
+    assert gpu_check.planned_seconds(rows) == gpu_check.STARTUP_S + sum(r.needs_s for r in rows)
+    assert gpu_check.planned_seconds(rows) <= gpu_check.DEFAULT_BUDGET_S
+    # one device call within the budget, plus a rerun and a few minutes' start-up, in 15 minutes of device time
+    assert 4 * 60 + 2 * (gpu_check.DEFAULT_BUDGET_S + 30) <= 15 * 60
+    multi = [r.name for r in rows if r.section == "multitracker"]
+    assert any("N=256" in n for n in multi) and any("N=64" in n for n in multi), multi
+
+
+def _simulated_run(gpu_check, monkeypatch: pytest.MonkeyPatch, out: Path, budget_s: float):
+    """The full device plan through a Recorder on a simulated clock: start-up takes ``STARTUP_S``, each row exactly
+    its planned time. Returns the rows, the names of those that ran, the records and the clock at the end."""
+    now = [gpu_check.START + gpu_check.STARTUP_S]
+    monkeypatch.setattr(gpu_check, "time", types.SimpleNamespace(monotonic=lambda: now[0], perf_counter=lambda: now[0]))
+    ran: list[str] = []
+
+    def fake(row):
+        def run(until: float) -> dict:
+            assert until <= now[0] + row.needs_s  # its timed loop ends by its planned time
+            ran.append(row.name)
+            now[0] += row.needs_s
+            return {}
+
+        return dataclasses.replace(row, run=run)
+
+    rows = [fake(r) for r in gpu_check.plan(smoke=False, on_gpu=True)]
+    gpu_check.Recorder(out, budget_s=budget_s, smoke=False, hard_stop=False).run(rows)
+    return rows, ran, [json.loads(line) for line in out.read_text().splitlines()], now[0]
+
+
+def test_the_full_plan_runs_whole_in_the_default_budget(gpu_check, monkeypatch, tmp_path: Path) -> None:
+    rows, ran, records, end = _simulated_run(gpu_check, monkeypatch, tmp_path / "full.jsonl",
+                                             gpu_check.DEFAULT_BUDGET_S)
+    assert ran == [r.name for r in rows]
+    assert records[-1]["rows"] == {"ok": len(rows)}
+    assert end <= gpu_check.START + gpu_check.DEFAULT_BUDGET_S
+
+
+def test_a_small_budget_skips_later_rows_without_running_them(gpu_check, monkeypatch, tmp_path: Path) -> None:
+    budget = 150.0
+    rows, ran, records, end = _simulated_run(gpu_check, monkeypatch, tmp_path / "small.jsonl", budget)
+    status = {r["row"]: r["status"] for r in records[:-1]}
+    assert [r["row"] for r in records[:-1]] == [r.name for r in rows]
+    assert ran == [r.name for r in rows if status[r.name] == "ok"]
+    skipped = [r.name for r in rows if status[r.name] == gpu_check.SKIPPED]
+    assert skipped and not set(skipped) & set(ran) and set(status.values()) == {"ok", gpu_check.SKIPPED}
+    assert all(status[r.name] == gpu_check.SKIPPED for r in rows if r.section in ("train", "loader"))
+    first_skip = next(i for i, r in enumerate(rows) if status[r.name] == gpu_check.SKIPPED)
+    assert all(status[r.name] == "ok" for r in rows[:first_skip])  # in priority order until the budget runs short
+    assert all(r["needs_s"] > r["left_s"] for r in records if r["status"] == gpu_check.SKIPPED)
+    assert end <= gpu_check.START + budget
 
 
 def test_watchdog_ends_the_run_at_the_budget(gpu_check, tmp_path: Path) -> None:

@@ -5,7 +5,11 @@ from __future__ import annotations
 
 import ast
 import functools
+import os
 import re
+import subprocess
+import sys
+import textwrap
 from pathlib import Path
 
 import jax
@@ -13,7 +17,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from automatch_jax.ops import xcorr
+from automatch_jax.ops import xcorr, xcorr_pallas
 from automatch_jax.ops.xcorr import (
     depthwise_xcorr,
     fast_depthwise_xcorr,
@@ -212,6 +216,56 @@ def test_environment_switch_on_a_gpu(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(xcorr, "_self_check_once", lambda: False)
     monkeypatch.setenv(xcorr.ENV_SWITCH, "")
     assert xcorr.auto_implementation() == "xla"
+
+
+def test_without_pallas_the_gpu_dispatch_falls_back_to_xla(monkeypatch: pytest.MonkeyPatch) -> None:
+    f_x, f_z = _pair(1, 8, 8, 3, 16, seed=0)
+    reason = "cannot import Pallas's Triton backend (ImportError: no triton here)"
+    monkeypatch.setattr(xcorr_pallas, "IMPORT_ERROR", reason)
+    monkeypatch.setattr(jax, "default_backend", lambda: "gpu")
+    assert xcorr_pallas.kernel_available() == (False, reason)
+    assert pallas_self_check() == (False, reason)
+    with pytest.raises(xcorr_pallas.PallasUnavailableError, match="no triton here"):
+        pallas_depthwise_xcorr(f_x, f_z, interpret=True)
+    xcorr._self_check_once.cache_clear()
+    try:
+        for value in ("", "pallas"):  # even the switch that skips the self-check cannot run a kernel that is absent
+            monkeypatch.setenv(xcorr.ENV_SWITCH, value)
+            assert not xcorr.fast_path_available() and xcorr.auto_implementation() == "xla", value
+            assert "conv_general_dilated" in _primitives(depthwise_xcorr, f_x, f_z)
+            assert "pallas_call" not in _primitives(depthwise_xcorr, f_x, f_z)
+    finally:
+        xcorr._self_check_once.cache_clear()
+
+
+_WITHOUT_TRITON = textwrap.dedent("""
+    import sys
+    import jax.experimental.pallas  # present; its Triton backend made unimportable, as on installs without it
+    sys.modules["jax.experimental.pallas.triton"] = None
+    if hasattr(jax.experimental.pallas, "triton"):
+        del jax.experimental.pallas.triton
+    import jax, numpy as np
+    import automatch_jax, automatch_jax.ops
+    from automatch_jax.ops import xcorr, xcorr_pallas
+    available, reason = xcorr_pallas.kernel_available()
+    assert not available and "jax.experimental.pallas.triton" in reason, reason
+    jax.default_backend = lambda: "gpu"
+    assert xcorr.pallas_self_check() == (False, reason)
+    assert not xcorr.fast_path_available() and xcorr.auto_implementation() == "xla"
+    f_x, f_z = np.ones((1, 8, 8, 4), np.float32), np.ones((1, 3, 3, 4), np.float32)
+    assert "conv_general_dilated" in str(jax.make_jaxpr(xcorr.depthwise_xcorr)(f_x, f_z))
+    np.testing.assert_allclose(xcorr.depthwise_xcorr(f_x, f_z), xcorr.xla_depthwise_xcorr(f_x, f_z))
+    print("fallback:", reason)
+""")
+
+
+def test_the_package_imports_where_the_triton_backend_does_not() -> None:
+    env = {**os.environ, "JAX_PLATFORMS": "cpu"}
+    env.pop(xcorr.ENV_SWITCH, None)
+    done = subprocess.run([sys.executable, "-c", _WITHOUT_TRITON], capture_output=True, text=True, env=env,
+                          timeout=300, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "fallback: cannot import Pallas's Triton backend (ModuleNotFoundError" in done.stdout, done.stdout
 
 
 def test_the_kernel_module_imports_nothing_of_the_package() -> None:
