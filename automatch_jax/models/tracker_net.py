@@ -1,7 +1,10 @@
 """The paper-prose Siamese tracker network (``model.arch = "ocean"``): backbone -> neck -> per-branch matching
-network of the legacy operator forms (:mod:`automatch_jax.ops.legacy`) -> Ocean heads. It remains only for the
-shipped checkpoints trained with it (automatch-lite, automatch-lite-fast); the AutoMatch network as its authors
-built it is :class:`~automatch_jax.models.automatch.AutoMatchNet`.
+network of the legacy operator forms (:mod:`automatch_jax.ops.legacy`) -> Ocean heads. It is the network of every
+config and checkpoint whose ``model.arch`` is ``"ocean"`` or absent: the Ocean-head comparison network
+(``configs/ocean_lite.py``, the Ocean-head column of MODEL_CARD.md), the single-operator networks of Table 1 and
+the operator study (``configs/table1.py``, ``benchmarks/operator_study.py``), ``configs/automatch_lite_fast.py``,
+``configs/ocean_resnet50.py``, ``configs/smoke.py``, and the shipped checkpoints whose ``automatch.json`` names no
+other ``arch``. The AutoMatch network as its authors built it is :class:`~automatch_jax.models.automatch.AutoMatchNet`.
 
 ``template(z, z_box)`` runs the exemplar branch once and returns the exemplar state; ``track(state, x)``
 runs the search branch against it, so online tracking computes the exemplar only at initialisation. Training

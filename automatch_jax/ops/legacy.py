@@ -1,6 +1,7 @@
 """The operator forms of the paper's prose, used only by :class:`~automatch_jax.models.tracker_net.TrackerNet`
-(``model.arch = "ocean"``), which remains only for the shipped checkpoints trained with them (automatch-lite,
-automatch-lite-fast). They go away with TrackerNet once those models are retrained in the AutoMatch architecture.
+(``model.arch = "ocean"``, the default when ``arch`` is absent): the network of the Ocean-head comparison
+(``configs/ocean_lite.py``), of the Table 1 operator study (``configs/table1.py``), of
+``configs/automatch_lite_fast.py`` and of the checkpoints whose ``model.arch`` is ``"ocean"`` or absent.
 
 Signature ``op(F_z, F_x, M_z) -> R``: the 7x7 centre-cropped exemplar map (B, Hz, Wz, C), the search map
 (B, Hx, Wx, C), the cell mask (B, Hz, Wz); R (B, Hx, Wx, features). f_z is F_z averaged inside M_z. They have their
