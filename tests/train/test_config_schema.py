@@ -13,6 +13,7 @@ import pytest
 from automatch_jax.data.pair_sources import build_source
 from automatch_jax.data.training_sets import TRAINING_SETS
 from automatch_jax.errors import AutomatchError
+from automatch_jax.models.config import model_arch
 from automatch_jax.models.losses import CLS_LOSSES, IOU_LOSSES, classification_loss, iou_loss
 from automatch_jax.search.bilevel import ORDERS
 from automatch_jax.train.config import (
@@ -42,8 +43,8 @@ def test_the_cpu_recipe_builds_the_authors_network_and_fine_tunes_only_the_fast_
     assert frozen.train.unfreeze_step == 1501  # never: the backbone stays frozen
     assert frozen.inference.lost_score == 0.1  # the Ocean-head models keep the rule they were measured with
     assert load_config(f"{REPO / 'configs' / 'automatch_lite_cpu.py'}:1500").inference.lost_score == 0.0
-    assert load_config(f"{REPO / 'configs' / 'automatch_lite_cpu.py'}:1500,ocean").model.get("arch", "ocean") == "ocean"
-    for variant, backbone, search, unfreeze in (("fast-authors", "efficientnet_lite0_stage4", 191, 1500),
+    assert model_arch(load_config(f"{REPO / 'configs' / 'automatch_lite_cpu.py'}:1500,ocean").model) == "ocean"
+    for variant, backbone, search, unfreeze in (("fast-authors", "efficientnet_lite0_stage4", 127, 2250),
                                                 ("", "efficientnet_lite0", 255, 3001)):
         authors = load_config(f"{REPO / 'configs' / 'automatch_lite_cpu.py'}:3000,{variant}")
         assert authors.train.steps == 3000 and authors.train.unfreeze_step == unfreeze
