@@ -20,7 +20,9 @@ Every process of a multi-host job enters every collective: the steps, the checkp
 collectively; only the first process writes files that are not arrays) and the final checks. Only the first
 process writes logs and shows progress. A resumed run drops the log lines past its checkpoint (they are logged
 again), so ``metrics.jsonl`` never repeats a step. SIGTERM (a pre-emption) stops the run at a step every process
-agrees on, with a checkpoint there, and raises :class:`RunStopped`.
+agrees on, with a checkpoint there, and raises :class:`RunStopped`; under ``jax.distributed`` a SIGTERM to any one
+process stops them all. A process that dies ends the others within about ``AUTOMATCH_HEARTBEAT_S`` seconds
+(:func:`start_distributed`), and restarting every process with the same command resumes the job.
 """
 
 from __future__ import annotations
@@ -64,16 +66,47 @@ class RunStopped(AutomatchError):
 # --- joining a job and splitting its work -----------------------------------------------------------------------
 
 
+# seconds (environment variable, default) that bound a multi-host job's waits on its processes: joining the job,
+# a process gone silent (killed, crashed, its host lost: every other process then exits non-zero instead of waiting
+# in a collective), and the final barrier of a finishing job
+DISTRIBUTED_TIMEOUTS = {
+    "initialization_timeout": ("AUTOMATCH_INIT_TIMEOUT_S", 300),
+    "heartbeat_timeout_seconds": ("AUTOMATCH_HEARTBEAT_S", 60),
+    "shutdown_timeout_seconds": ("AUTOMATCH_SHUTDOWN_TIMEOUT_S", 120),
+}
+
+
+def distributed_timeouts() -> dict[str, int]:
+    """``jax.distributed.initialize``'s time bounds in seconds (:data:`DISTRIBUTED_TIMEOUTS`, each overridden by
+    its environment variable); an :class:`AutomatchError` for a value that is not a whole number of seconds >= 1."""
+    bounds = {}
+    for argument, (variable, default) in DISTRIBUTED_TIMEOUTS.items():
+        text = os.environ.get(variable, "").strip()
+        try:
+            bounds[argument] = int(text) if text else default
+        except ValueError:
+            bounds[argument] = 0
+        if bounds[argument] < 1:
+            raise AutomatchError(f"{variable}={text!r} is not a whole number of seconds >= 1")
+    return bounds
+
+
 def start_distributed() -> None:
     """Join a multi-host job when asked (see ``launch/multi_host.sh``): ``AUTOMATCH_DISTRIBUTED=1`` (TPU pods and
     SLURM are detected by JAX) or ``JAX_COORDINATOR_ADDRESS`` with ``JAX_NUM_PROCESSES`` and ``JAX_PROCESS_ID``.
-    Collectives between CPU processes go through gloo (``jax_cpu_collectives_implementation``)."""
+    Collectives between CPU processes go through gloo (``jax_cpu_collectives_implementation``).
+
+    Every wait on the other processes is bounded (:func:`distributed_timeouts`): when a process dies, the job's
+    coordination service misses its heartbeats for ``AUTOMATCH_HEARTBEAT_S`` seconds (60) and then ends every
+    other process (JAX aborts it: exit status 134), wherever it waits; ``AUTOMATCH_INIT_TIMEOUT_S`` (300) bounds
+    the wait for every process to join, ``AUTOMATCH_SHUTDOWN_TIMEOUT_S`` (120) the final barrier at exit."""
     if not (os.environ.get("AUTOMATCH_DISTRIBUTED") or os.environ.get("JAX_COORDINATOR_ADDRESS")):
         return
     if jax.distributed.is_initialized():
         return
     count, index = os.environ.get("JAX_NUM_PROCESSES"), os.environ.get("JAX_PROCESS_ID")
-    jax.distributed.initialize(num_processes=int(count) if count else None, process_id=int(index) if index else None)
+    jax.distributed.initialize(num_processes=int(count) if count else None, process_id=int(index) if index else None,
+                               **distributed_timeouts())
 
 
 def local_batch_size(section: str, batch_size: int) -> int:
