@@ -15,10 +15,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from automatch_jax.ops import xcorr_pallas
 from automatch_jax.ops.common import Projection
 from automatch_jax.ops.registry import register
-from automatch_jax.ops.xcorr_pallas import pallas_depthwise_xcorr
+from automatch_jax.ops.xcorr_pallas import kernel_available, pallas_depthwise_xcorr
 
 log = logging.getLogger(__name__)
 
@@ -124,7 +123,7 @@ def pallas_self_check(interpret: bool = False) -> tuple[bool, str]:
     while tracing (``jax.jit``, ``vmap``, export): both sides are compiled ahead of time and run on host arrays,
     outside any trace.
     """
-    importable, reason = xcorr_pallas.kernel_available()
+    importable, reason = kernel_available()
     if not importable:
         return False, reason
     x, k = self_check_probe()
@@ -163,7 +162,7 @@ def fast_path_available() -> bool:
     if choice in ("xla", "shift") or jax.default_backend() != "gpu":
         return False
     if choice == "pallas":
-        return xcorr_pallas.kernel_available()[0] or _self_check_once()
+        return kernel_available()[0] or _self_check_once()
     return _self_check_once()
 
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -17,10 +16,13 @@ import pytest
 from automatch_jax.data.imagery import Imagery
 from automatch_jax.models.checkpoint import load_manifest
 from tests.data.fixtures import save_imagery
-from tests.train.test_multihost import CONFIG  # the same programs: a test session compiles them once for both
+from tests.train.test_multihost import (  # the same programs: a test session compiles them once for both
+    CONFIG,
+    _finish,
+    _free_port,
+)
 
 REPO = Path(__file__).resolve().parents[2]
-TIMEOUT = 240  # seconds, per process
 STEPS = 2  # --max-steps: of the config's 4 (it checkpoints every 2)
 
 
@@ -37,12 +39,6 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
     shim.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m automatch_jax.cli.main "$@"\n')
     shim.chmod(0o755)
     return config, save_imagery(Imagery.builtin(cutouts=12), folder / "imagery"), bin_dir
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _launch(script: str, setup: tuple[Path, Path, Path], out: Path, command: str, processes: int) -> None:
@@ -64,19 +60,7 @@ def _launch(script: str, setup: tuple[Path, Path, Path], out: Path, command: str
             "--imagery", str(imagery), "--quiet"]
     procs = [subprocess.Popen(args, env=e, cwd=REPO, text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
              for e in envs]
-    try:
-        outputs = [proc.communicate(timeout=TIMEOUT)[0] for proc in procs]
-    except subprocess.TimeoutExpired:
-        for proc in procs:
-            proc.kill()
-        pytest.fail(f"launch/{script} hung:\n" + "\n".join(p.communicate()[0][-3000:] for p in procs))
-    finally:
-        for proc in procs:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
-    for proc, output in zip(procs, outputs, strict=True):
-        assert proc.returncode == 0, output[-3000:]
+    _finish(procs, f"launch/{script}")
 
 
 SCRIPTS = [("multi_gpu.sh", 1), ("multi_host.sh", 2)]

@@ -114,8 +114,8 @@ def _start(args: list[str], **env_vars: str) -> list[subprocess.Popen]:
     return procs
 
 
-def _finish(procs: list[subprocess.Popen]) -> list[str]:
-    """Both processes' output once they exit 0 (killed and failed after TIMEOUT seconds)."""
+def _finish(procs: list[subprocess.Popen], what: str = "a process of the two-host job") -> list[str]:
+    """Every process's output once they exit 0 (killed and failed after TIMEOUT seconds, naming ``what``)."""
     outputs = []
     try:
         for proc in procs:
@@ -123,7 +123,7 @@ def _finish(procs: list[subprocess.Popen]) -> list[str]:
     except subprocess.TimeoutExpired:
         for proc in procs:
             proc.kill()
-        pytest.fail("a process of the two-host job hung:\n" + "\n".join(p.communicate()[0][-3000:] for p in procs))
+        pytest.fail(f"{what} hung:\n" + "\n".join(p.communicate()[0][-3000:] for p in procs))
     finally:
         for proc in procs:
             if proc.poll() is None:
@@ -165,15 +165,16 @@ def _digests(outputs: list[str], kind: str) -> list[str]:
     return [re.findall(rf"^{kind}-digest (\w+)$", out, re.M)[-1] for out in outputs]
 
 
-def _train_args(setup: tuple[Path, Path], out: Path) -> list[str]:
+def _args(command: str, setup: tuple[Path, Path], out: Path) -> list[str]:
+    """``automatch COMMAND`` (train or search) of the test config into ``out``."""
     config, imagery = setup
-    return ["train", "--config", str(config), "--out", str(out), "--imagery", str(imagery), "--quiet"]
+    return [command, "--config", str(config), "--out", str(out), "--imagery", str(imagery), "--quiet"]
 
 
 @pytest.fixture(scope="module")
 def trained(setup: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str]]:
     out = tmp_path_factory.mktemp("train") / "run"
-    return out, _finish(_start(_train_args(setup, out)))
+    return out, _finish(_start(_args("train", setup, out)))
 
 
 def test_two_host_training_finishes_with_identical_parameters(trained: tuple[Path, list[str]]) -> None:
@@ -193,7 +194,7 @@ def killed_training(setup: tuple[Path, Path], tmp_path_factory: pytest.TempPathF
     """A two-host training job whose process 1 was killed after the checkpoint of step 2: (its output folder,
     process 0's exit status, its seconds from the kill to its exit, its output)."""
     out = tmp_path_factory.mktemp("killed") / "run"
-    procs = _start(_train_args(setup, out), AUTOMATCH_HEARTBEAT_S=str(HEARTBEAT_S))
+    procs = _start(_args("train", setup, out), AUTOMATCH_HEARTBEAT_S=str(HEARTBEAT_S))
     return out, *_kill_one_after_checkpoint(procs, out / "checkpoints" / "2")
 
 
@@ -209,15 +210,10 @@ def test_a_job_restarted_after_a_host_died_resumes_to_the_uninterrupted_paramete
         setup: tuple[Path, Path], trained: tuple[Path, list[str]],
         killed_training: tuple[Path, int, float, str]) -> None:
     out = killed_training[0]
-    outputs = _finish(_start(_train_args(setup, out)))  # every process, the same command
+    outputs = _finish(_start(_args("train", setup, out)))  # every process, the same command
     assert _digests(outputs, "model") == _digests(trained[1], "model")
     assert _digests(outputs, "state") == _digests(trained[1], "state")
     assert [json.loads(line)["step"] for line in (out / "metrics.jsonl").read_text().splitlines()] == [2, 4]
-
-
-def _search_args(setup: tuple[Path, Path], arch: Path) -> list[str]:
-    config, imagery = setup
-    return ["search", "--config", str(config), "--out", str(arch), "--imagery", str(imagery), "--quiet"]
 
 
 def _result(arch: Path) -> dict:
@@ -228,7 +224,7 @@ def _result(arch: Path) -> dict:
 @pytest.fixture(scope="module")
 def searched(setup: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str]]:
     arch = tmp_path_factory.mktemp("search") / "arch.json"
-    return arch, _finish(_start(_search_args(setup, arch)))
+    return arch, _finish(_start(_args("search", setup, arch)))
 
 
 def test_two_host_search_finishes_with_identical_state(searched: tuple[Path, list[str]]) -> None:
@@ -246,11 +242,11 @@ def test_two_host_search_finishes_with_identical_state(searched: tuple[Path, lis
 def test_a_search_killed_on_one_host_and_restarted_resumes_to_the_uninterrupted_result(
         setup: tuple[Path, Path], searched: tuple[Path, list[str]], tmp_path: Path) -> None:
     arch = tmp_path / "arch.json"
-    procs = _start(_search_args(setup, arch), AUTOMATCH_HEARTBEAT_S=str(HEARTBEAT_S))
+    procs = _start(_args("search", setup, arch), AUTOMATCH_HEARTBEAT_S=str(HEARTBEAT_S))
     status, _, output = _kill_one_after_checkpoint(procs, tmp_path / "arch_search" / "checkpoints" / "2")
     assert status != 0, output[-3000:]
     assert not arch.exists()
-    outputs = _finish(_start(_search_args(setup, arch)))
+    outputs = _finish(_start(_args("search", setup, arch)))
     assert _digests(outputs, "state") == _digests(searched[1], "state")
     assert _result(arch) == _result(searched[0])
     history = (tmp_path / "arch_search" / "history.jsonl").read_text().splitlines()
@@ -261,7 +257,7 @@ def test_a_search_killed_on_one_host_and_restarted_resumes_to_the_uninterrupted_
 def test_killed_two_host_training_resumes_to_the_uninterrupted_parameters(
         setup: tuple[Path, Path], trained: tuple[Path, list[str]], tmp_path: Path) -> None:
     out = tmp_path / "run"
-    procs = _start(_train_args(setup, out))
+    procs = _start(_args("train", setup, out))
     try:
         deadline = time.monotonic() + TIMEOUT
         while not (out / "checkpoints" / "2").is_dir():  # orbax renames the finished checkpoint into place
@@ -277,7 +273,7 @@ def test_killed_two_host_training_resumes_to_the_uninterrupted_parameters(
     # both died mid-run (had either finished first, the restart below would test nothing)
     assert [proc.returncode for proc in procs] == [-signal.SIGKILL] * 2
     assert not (out / "model").exists()
-    outputs = _finish(_start(_train_args(setup, out)))
+    outputs = _finish(_start(_args("train", setup, out)))
     assert _digests(outputs, "model") == _digests(trained[1], "model")
     assert _digests(outputs, "state") == _digests(trained[1], "state")
 
