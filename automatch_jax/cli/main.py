@@ -91,6 +91,9 @@ def main(argv: SequenceOf[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("automatch: interrupted", file=sys.stderr)
         return 130
+    finally:
+        if "automatch_jax.train.runner" in sys.modules:  # a train or search command may have joined a job
+            sys.modules["automatch_jax.train.runner"].leave_distributed()
 
 
 if __name__ == "__main__":

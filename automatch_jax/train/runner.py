@@ -9,6 +9,7 @@ owns the rest::
     with Runner(work, plan, {"train": loader}) as runner:
         state, start = runner.restore(state)            # the latest checkpoint (checked against the state first)
         state = runner.run(state, start, step, log)     # -> the final state, on the host
+    leave_distributed()                                  # the CLI's exit: every process at the shutdown barrier
 
 Work folder::
 
@@ -107,6 +108,19 @@ def start_distributed() -> None:
     count, index = os.environ.get("JAX_NUM_PROCESSES"), os.environ.get("JAX_PROCESS_ID")
     jax.distributed.initialize(num_processes=int(count) if count else None, process_id=int(index) if index else None,
                                **distributed_timeouts())
+    _JOINED.append(True)
+
+
+_JOINED: list[bool] = []  # one entry while this process is in a job that start_distributed joined
+
+
+def leave_distributed() -> None:
+    """Leave the job :func:`start_distributed` joined (a no-op otherwise): every process meets at JAX's shutdown
+    barrier now, while nothing else runs, instead of in JAX's exit handler after the interpreter has begun to join
+    its threads and run other modules' exit handlers, whose order and duration differ between processes."""
+    if _JOINED:
+        _JOINED.clear()
+        jax.distributed.shutdown()
 
 
 def local_batch_size(section: str, batch_size: int) -> int:

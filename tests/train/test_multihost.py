@@ -80,6 +80,11 @@ def test_joining_a_job_bounds_every_wait_on_the_other_processes(monkeypatch: pyt
     runner.start_distributed()
     assert calls == [{"num_processes": 2, "process_id": 1, "initialization_timeout": 300,
                       "heartbeat_timeout_seconds": 15, "shutdown_timeout_seconds": 120}]
+    left = []
+    monkeypatch.setattr(runner.jax.distributed, "shutdown", lambda: left.append(True))
+    runner.leave_distributed()
+    runner.leave_distributed()  # once only: the job it joined is left
+    assert left == [True]
     for bad in ("0", "-5", "1.5", "soon"):
         monkeypatch.setenv("AUTOMATCH_HEARTBEAT_S", bad)
         with pytest.raises(AutomatchError, match="AUTOMATCH_HEARTBEAT_S"):
@@ -107,7 +112,8 @@ def _start(args: list[str], **env_vars: str) -> list[subprocess.Popen]:
     procs = []
     for index in range(2):
         env = {**os.environ, "JAX_PLATFORMS": "cpu", "JAX_COORDINATOR_ADDRESS": f"127.0.0.1:{port}",
-               "JAX_NUM_PROCESSES": "2", "JAX_PROCESS_ID": str(index), **env_vars}
+               "JAX_NUM_PROCESSES": "2", "JAX_PROCESS_ID": str(index),
+               "PYTHONFAULTHANDLER": "1", **env_vars}  # a process JAX aborts prints where its threads were
         env.pop("XLA_FLAGS", None)  # one device per process
         procs.append(subprocess.Popen([sys.executable, "-c", DRIVER, *args], env=env, cwd=REPO, text=True,
                                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT))
@@ -129,8 +135,10 @@ def _finish(procs: list[subprocess.Popen], what: str = "a process of the two-hos
             if proc.poll() is None:
                 proc.kill()
                 proc.wait()
-    for proc, out in zip(procs, outputs, strict=True):
-        assert proc.returncode == 0, out[-3000:]
+    statuses = [proc.returncode for proc in procs]
+    assert statuses == [0] * len(procs), "\n".join(
+        f"--- process {i} (exit status {status}):\n{out[-3000:]}" for i, (status, out) in
+        enumerate(zip(statuses, outputs, strict=True)))
     return outputs
 
 
