@@ -67,13 +67,20 @@ def cxcywh_to_xyxy(box: Any) -> Any:
     return _join(box, centre - size / 2, centre + size / 2)
 
 
+def intersection_union(a: Any, b: Any) -> tuple[np.ndarray, np.ndarray]:
+    """(...) intersection and (...) union areas of (..., 4) ``x, y, w, h`` boxes, elementwise with broadcasting
+    (numpy, float64): the one overlap computation under :func:`iou_xywh` and the benchmarks' toolkit-exact IoU
+    (:func:`automatch_jax.eval.metrics.box_iou`, which adds their clipping and epsilon)."""
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    low = np.maximum(a[..., :2], b[..., :2])
+    high = np.minimum(a[..., :2] + a[..., 2:], b[..., :2] + b[..., 2:])
+    size = np.maximum(high - low, 0)
+    inter = size[..., 0] * size[..., 1]
+    return inter, a[..., 2] * a[..., 3] + b[..., 2] * b[..., 3] - inter
+
+
 def iou_xywh(a: Any, b: Any) -> np.ndarray:
     """(...) IoU of (..., 4) ``x, y, w, h`` boxes, elementwise with broadcasting (numpy, float64); 0 where the union
-    is empty. The benchmarks' toolkit-exact IoU (clipping, epsilon) is :func:`automatch_jax.eval.metrics.box_iou`."""
-    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
-    x0, y0 = np.maximum(a[..., 0], b[..., 0]), np.maximum(a[..., 1], b[..., 1])
-    x1 = np.minimum(a[..., 0] + a[..., 2], b[..., 0] + b[..., 2])
-    y1 = np.minimum(a[..., 1] + a[..., 3], b[..., 1] + b[..., 3])
-    inter = np.clip(x1 - x0, 0, None) * np.clip(y1 - y0, 0, None)
-    union = a[..., 2] * a[..., 3] + b[..., 2] * b[..., 3] - inter
+    is empty."""
+    inter, union = intersection_union(a, b)
     return np.where(union > 0, inter / np.maximum(union, 1e-12), 0.0)

@@ -3,7 +3,8 @@
 Its instances: ``OPERATORS`` (:mod:`automatch_jax.ops.registry`, the authors' matching operators),
 ``LEGACY_OPERATORS`` (:mod:`automatch_jax.ops.legacy`, TrackerNet's operator forms), ``BACKBONES``
 (:mod:`automatch_jax.models.backbones`), ``ARCHITECTURES`` (:mod:`automatch_jax.models.config`, ``model.arch``),
-``TRAINING_SETS`` (:mod:`automatch_jax.data.training_sets`), ``BENCHMARKS`` (:mod:`automatch_jax.data.benchmarks`),
+``TRAINING_SETS`` (:mod:`automatch_jax.data.training_sets`), ``IMAGERY_SOURCES``
+(:mod:`automatch_jax.data.pair_sources`), ``BENCHMARKS`` (:mod:`automatch_jax.data.benchmarks`),
 ``PROTOCOLS`` (:mod:`automatch_jax.eval.protocols`) and ``WRITERS`` (:mod:`automatch_jax.eval.submission`).
 
 Entries carry their metadata (timm's taste): ``register("resnet50", offset=0.0)`` stores the value together with

@@ -32,7 +32,7 @@ SETTINGS: tuple[tuple[str, str, tuple[str, ...], tuple[str, ...]], ...] = (
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--models", nargs="+", default=["automatch-lite", "automatch-lite-fast"])
     parser.add_argument("--frames", type=int, default=150)
     args = parser.parse_args()

@@ -119,7 +119,7 @@ def profile_pairs(source: PairSource, pairs: int, top: int) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--imagery", type=Path, default=None)
     parser.add_argument("--builtin", action="store_true", help="use scikit-image's photos instead of the cache")
     parser.add_argument("--batch", type=int, default=16)

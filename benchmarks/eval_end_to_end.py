@@ -94,7 +94,7 @@ def timed(command: list[str], env: dict[str, str]) -> tuple[float, str]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--frames", type=int, default=1000, help="frames of each sequence without a fixed range")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--skip-got10k", action="store_true", help="time automatch eval only")

@@ -591,7 +591,7 @@ def _write_smoke_checkpoint(folder: Path) -> str:
 
 
 def main(argv: list[str] | None = None, hard_stop: bool = True) -> list[dict[str, Any]]:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--budget", type=float, default=DEFAULT_BUDGET_S,
                         help="seconds for the whole check, start-up included")
     parser.add_argument("--out", type=Path, default=Path("gpu_check.jsonl"), help="JSON-lines file (appended)")

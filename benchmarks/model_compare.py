@@ -49,7 +49,7 @@ def mean_fps(results: Path) -> float:
 
 
 def main(argv: list[str] | None = None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--work", type=Path, required=True)
     parser.add_argument("--model", action="append", default=[], help="NAME=PATH@PRESET (repeatable)")
     parser.add_argument("--real", type=Path, default=None, help="real OTB-layout sequences (reference only)")

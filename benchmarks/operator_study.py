@@ -84,7 +84,7 @@ def architectures(args: argparse.Namespace, imagery: Imagery, work: Path, wanted
 
 
 def main(argv: list[str] | None = None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--work", type=Path, default=Path("runs/study"))
     parser.add_argument("--variant", default="lite",
                         help="network variant of configs/table1.py: lite, lite-fast, smoke, '' (ResNet-50)")

@@ -40,7 +40,7 @@ print(json.dumps({"seconds_per_step": result["seconds_per_step"], "peak_bytes": 
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--config", default="configs/smoke.py")
     parser.add_argument("--batch", type=int, default=8, help="pairs per device")
     parser.add_argument("--steps", type=int, default=6)

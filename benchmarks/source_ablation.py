@@ -46,7 +46,7 @@ def mix_config(config_arg: str, mix: list[str], frozen: bool):
 
 
 def main(argv: list[str] | None = None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--config", required=True, help="configs/<name>.py[:arg]")
     parser.add_argument("--work", type=Path, required=True)
     parser.add_argument("--bench", type=Path, default=None, help="an OTB-layout synthetic benchmark")

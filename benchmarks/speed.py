@@ -69,7 +69,7 @@ def time_updates(tracker, frames: list, box: np.ndarray, warmup: int, targets: i
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--models", nargs="+", default=["automatch-lite"])
     parser.add_argument("--frames", type=int, default=200)
     parser.add_argument("--warmup", type=int, default=5)

@@ -47,7 +47,7 @@ def measure(backbone: str, batch: int, size: int, repeats: int, frozen_units: in
 
 
 def main(argv: list[str] | None = None) -> list[dict]:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--backbone", default="efficientnet_lite0_stage4")
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--size", type=int, default=191)

@@ -65,9 +65,9 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--dtype",
-        choices=("float32", "bfloat16", "float16"),
         default=None,
-        help="compute precision (default: the model's, float32); half precision pays off on GPUs and TPUs only",
+        help="compute precision: float32, bfloat16 or float16 (default: the model's, float32); half precision pays "
+        "off on GPUs and TPUs only",
     )
 
 

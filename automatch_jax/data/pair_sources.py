@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import cv2
@@ -32,9 +32,11 @@ from automatch_jax.data.synth import SynthConfig, SyntheticSequence, TargetInvis
 from automatch_jax.data.tracks import TrackSet
 from automatch_jax.data.training_sets import TRAINING_SETS, load_training_set
 from automatch_jax.errors import AutomatchError, DatasetError
+from automatch_jax.registry import Registry
 
-# the data.sources drawn from the imagery cache, each with the settings it takes besides its weight
-IMAGERY_SOURCES = {"synthetic": (), "synthetic-video": ("attributes",), "real-video": ()}
+IMAGERY_SOURCES: Registry[Callable[..., PairSource]] = Registry("imagery source")
+"""The ``data.sources`` drawn from the imagery cache: name -> ``build(imagery, split, index_dir, **settings)``;
+metadata ``settings``: the settings the entry takes besides its weight."""
 
 VALIDATION_EVERY = 10
 
@@ -137,6 +139,21 @@ def _real_video_tracks(imagery: Imagery, index_dir: Path | None) -> TrackSet:
     return load_training_set("mot", folder, index_dir=index_dir, progress=False)
 
 
+@IMAGERY_SOURCES.register("synthetic", settings=())
+def _synthetic(imagery: Imagery, split: str, index_dir: Path | None) -> PairSource:
+    return SceneSource(imagery)
+
+
+@IMAGERY_SOURCES.register("synthetic-video", settings=("attributes",))
+def _synthetic_video(imagery: Imagery, split: str, index_dir: Path | None, attributes: int = 2) -> PairSource:
+    return SyntheticVideoSource(imagery, int(attributes))
+
+
+@IMAGERY_SOURCES.register("real-video", settings=())
+def _real_video(imagery: Imagery, split: str, index_dir: Path | None) -> PairSource:
+    return TrackSource(_real_video_tracks(imagery, index_dir), split)
+
+
 class MixtureSource:
     """Draws from ``sources`` with probabilities proportional to ``weights``."""
 
@@ -179,12 +196,7 @@ def build_source(sources: Mapping[str, Mapping], imagery: Imagery | None, split:
         if name in IMAGERY_SOURCES:
             if imagery is None:
                 raise AutomatchError(f"source {name!r} needs the imagery cache (run `automatch fetch-imagery`)")
-            if name == "real-video":
-                built[name] = TrackSource(_real_video_tracks(imagery, index_dir), split)
-            elif name == "synthetic":
-                built[name] = SceneSource(imagery)
-            else:
-                built[name] = SyntheticVideoSource(imagery, int(spec.pop("attributes", 2)))
+            built[name] = IMAGERY_SOURCES.get(name)(imagery, split, index_dir, **spec)
         elif name in TRAINING_SETS:
             root = spec.pop("root", "")
             if not root:

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from automatch_jax.boxes import cxcywh_to_xywh
 from automatch_jax.data.sequence import FramePaths, Sequence, SequenceCollection
 from automatch_jax.data.text import SEPARATORS, read_flags
 from automatch_jax.errors import DatasetError
@@ -54,8 +55,7 @@ def polygon_to_box(polygons: np.ndarray, mode: str = "aabb") -> np.ndarray:
     with np.errstate(divide="ignore", invalid="ignore"):
         scale = np.sqrt(side1 * side2 / ((x1 - x0) * (y1 - y0)))
     scale = np.where(np.isfinite(scale), scale, 1.0)
-    w, h = scale * (x1 - x0), scale * (y1 - y0)
-    return np.stack([cx - w / 2, cy - h / 2, w, h], axis=1)
+    return cxcywh_to_xywh(np.stack([cx, cy, scale * (x1 - x0), scale * (y1 - y0)], axis=1))
 
 
 def read_regions(path: Path) -> np.ndarray:

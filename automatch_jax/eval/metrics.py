@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from automatch_jax.boxes import intersection_union
+
 OVERLAP_THRESHOLDS = np.linspace(0.0, 1.0, 21)
 """(21,) IoU thresholds of the success curve: 0, 0.05, ..., 1 (success counts IoU strictly above)."""
 
@@ -53,12 +55,7 @@ def box_iou(
     b = np.asarray(gt, dtype=np.float64)
     if bound is not None:
         a, b = clip_boxes(a, bound), clip_boxes(b, bound)
-    x1 = np.maximum(a[:, 0], b[:, 0])
-    y1 = np.maximum(a[:, 1], b[:, 1])
-    x2 = np.minimum(a[:, 0] + a[:, 2], b[:, 0] + b[:, 2])
-    y2 = np.minimum(a[:, 1] + a[:, 3], b[:, 1] + b[:, 3])
-    inter = np.maximum(x2 - x1, 0) * np.maximum(y2 - y1, 0)
-    union = a[:, 2] * a[:, 3] + b[:, 2] * b[:, 3] - inter
+    inter, union = intersection_union(a, b)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.clip(inter / (union + eps), 0.0, 1.0)
 

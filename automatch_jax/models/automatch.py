@@ -39,9 +39,6 @@ from automatch_jax.models.geometry import ScoreGeometry, decode_boxes, geometry_
 from automatch_jax.models.targets import resize_mask, template_pixel_mask
 from automatch_jax.ops import PAPER_CLS_OPERATORS, PAPER_REG_OPERATORS
 
-SEARCH_SPACE = ("pointdw", "concat", "add", "pairwise", "film", "transformer", "transductive")
-"""The seven operators of the authors' search space, in the paper's order (PointDW for depthwise correlation)."""
-
 
 class AutoMatchNet(nn.Module):
     """The AutoMatch tracker network.

@@ -73,7 +73,7 @@ class SearchCell(nn.Module):
         gradient against finite differences).
       legacy: True: the paper-prose operator forms of :mod:`automatch_jax.ops.legacy`, by the names of
         ``OPERATOR_NAMES`` (TrackerNet's search); False: the registry's authors' forms (the AutoMatch network's
-        cells, whose space is :data:`automatch_jax.models.automatch.SEARCH_SPACE`).
+        cells, whose space is :data:`automatch_jax.ops.SEARCH_SPACE`).
 
     ``f_z`` and ``f_x`` may also be sequences of m arrays, one input pair per operator (for planted experiments).
     The Gumbel key comes from the ``"gumbel"`` rng stream when ``noise > 0``.

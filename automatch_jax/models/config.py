@@ -13,16 +13,20 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+import jax
 import jax.numpy as jnp
 import ml_collections
 
 from automatch_jax.errors import AutomatchError
-from automatch_jax.models.automatch import SEARCH_SPACE, AutoMatchNet
+from automatch_jax.models.automatch import AutoMatchNet
 from automatch_jax.models.tracker_net import TrackerNet
-from automatch_jax.ops import OPERATOR_NAMES, PAPER_CLS_OPERATORS, PAPER_REG_OPERATORS
+from automatch_jax.ops import OPERATOR_NAMES, PAPER_CLS_OPERATORS, PAPER_REG_OPERATORS, SEARCH_SPACE
 from automatch_jax.registry import Registry
 
 DTYPES = {"float32": jnp.float32, "bfloat16": jnp.bfloat16, "float16": jnp.float16}
+"""The compute dtypes a network takes (``model.dtype``, ``--dtype``), by name."""
+COMPUTE_DTYPES = ("auto", *DTYPES)
+"""``train.dtype`` / ``search.dtype``: a :data:`DTYPES` name, or ``"auto"`` (bfloat16 on GPU/TPU, float32 on CPU)."""
 DEFAULT_ARCH = "ocean"
 """``model.arch`` when a ``config.model`` section (or a checkpoint's ``model``) names none."""
 DEFAULT_BACKBONE = "resnet50"
@@ -35,6 +39,18 @@ ARCHITECTURES.register("automatch", AutoMatchNet, operators=SEARCH_SPACE)
 ARCHITECTURES.register("ocean", TrackerNet, operators=OPERATOR_NAMES)
 
 
+def named_dtype(name: str, where: str = "dtype", auto: bool = False) -> Any:
+    """The dtype of the name ``name`` (a :data:`DTYPES` key; with ``auto``, also ``"auto"``: bfloat16 on GPU/TPU,
+    float32 on CPU); one :class:`AutomatchError` line naming ``where`` for any other. The one parser of dtype names:
+    ``model.dtype``, ``train.dtype``, ``search.dtype`` and ``--dtype`` all go through it."""
+    if auto and name == "auto":
+        return jnp.float32 if jax.default_backend() == "cpu" else jnp.bfloat16
+    if name not in DTYPES:
+        choices = COMPUTE_DTYPES if auto else tuple(DTYPES)
+        raise AutomatchError(f"{where} {name!r} is not one of {', '.join(choices)}")
+    return DTYPES[name]
+
+
 def model_arch(model_config: Mapping[str, Any]) -> str:
     """The ``model.arch`` of a ``config.model`` section: :data:`DEFAULT_ARCH` when it names none."""
     return model_config.get("arch", DEFAULT_ARCH)
@@ -42,7 +58,7 @@ def model_arch(model_config: Mapping[str, Any]) -> str:
 
 def architecture_operators(arch: str = DEFAULT_ARCH) -> tuple[str, ...]:
     """The operator names the network of ``model.arch`` ``arch`` takes (its :data:`ARCHITECTURES` entry's
-    ``operators``): the authors' search space (:data:`~automatch_jax.models.automatch.SEARCH_SPACE`) for
+    ``operators``): the authors' search space (:data:`~automatch_jax.ops.SEARCH_SPACE`) for
     ``"automatch"``; for ``"ocean"`` (the default) TrackerNet's, the legacy operator registry's names
     (:data:`~automatch_jax.ops.OPERATOR_NAMES`)."""
     return ARCHITECTURES.metadata(arch)["operators"]
@@ -105,9 +121,7 @@ def build_network(model_config: ml_collections.ConfigDict | dict):
     """The network of a ``config.model`` section: ``arch`` picks :class:`AutoMatchNet` or :class:`TrackerNet`
     (``ocean``, the default); unknown keys and operators the architecture does not take are an error."""
     fields = dict(model_config)
-    dtype = fields.pop("dtype", "float32")
-    if dtype not in DTYPES:
-        raise AutomatchError(f"model.dtype {dtype!r} is not one of {', '.join(DTYPES)}")
+    dtype = named_dtype(fields.pop("dtype", "float32"), "model.dtype")
     arch = model_arch(fields)
     fields.pop("arch", None)
     if arch not in ARCHITECTURES:
@@ -123,4 +137,4 @@ def build_network(model_config: ml_collections.ConfigDict | dict):
         if key in fields:
             fields[key] = tuple(fields[key])
             check_operators(fields[key], arch, f"model.{key}")
-    return network(dtype=DTYPES[dtype], **fields)
+    return network(dtype=dtype, **fields)

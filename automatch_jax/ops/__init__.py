@@ -12,6 +12,10 @@ from automatch_jax.ops.registry import OPERATORS, get_operator, register
 
 # the names TrackerNet's configs and the BCM search space use, in the paper's order: the legacy registry's names
 OPERATOR_NAMES: tuple[str, ...] = LEGACY_OPERATORS.names()
+# the authors' search space: the OPERATORS entries registered with a search_index, in that (the paper's) order
+SEARCH_SPACE: tuple[str, ...] = tuple(sorted(
+    (name for name in OPERATORS if "search_index" in OPERATORS.metadata(name)),
+    key=lambda name: OPERATORS.metadata(name)["search_index"]))
 # the pair the paper's search found: classification {simple-transformer, FiLM}, regression {FiLM, pairwise-relation}
 PAPER_CLS_OPERATORS: tuple[str, ...] = ("transformer", "film")
 PAPER_REG_OPERATORS: tuple[str, ...] = ("film", "pairwise")
@@ -21,6 +25,7 @@ __all__ = [
     "OPERATOR_NAMES",
     "PAPER_CLS_OPERATORS",
     "PAPER_REG_OPERATORS",
+    "SEARCH_SPACE",
     "get_operator",
     "register",
 ]

@@ -9,7 +9,7 @@ from automatch_jax.ops.common import embedding, template_vector
 from automatch_jax.ops.registry import register
 
 
-@register("add")
+@register("add", search_index=2)
 class PointwiseAddition(nn.Module):
     """R = E_x(F_x) + E_z(v_z), E_x and E_z 1x1 convolutions C -> ``features`` (v_z broadcast over Hx x Wx).
 

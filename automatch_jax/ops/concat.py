@@ -9,7 +9,7 @@ from automatch_jax.ops.common import embedding, template_vector
 from automatch_jax.ops.registry import register
 
 
-@register("concat")
+@register("concat", search_index=1)
 class Concatenation(nn.Module):
     """R = Conv1x1([E_x(F_x), E_z(v_z) tiled over Hx x Wx]): E_x, E_z 1x1 convolutions C -> F (``features``),
     then a 1x1 convolution 2F -> F.

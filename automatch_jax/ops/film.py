@@ -11,7 +11,7 @@ from automatch_jax.ops.registry import register
 LEAKY_SLOPE = 0.1
 
 
-@register("film")
+@register("film", search_index=4)
 class FiLM(nn.Module):
     """gamma = LReLU(Conv1x1(v_z)), beta = LReLU(Conv1x1(v_z)); R = (1 + gamma) * E_x(F_x) + beta.
 

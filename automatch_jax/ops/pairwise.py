@@ -9,7 +9,7 @@ from automatch_jax.ops.common import embedding, flatten
 from automatch_jax.ops.registry import register
 
 
-@register("pairwise")
+@register("pairwise", search_index=3)
 class PairwiseRelation(nn.Module):
     """R = Conv1x1(reshape(S(E(F_x)) S(E(F_z))^T)): every embedded search cell against every embedded template cell.
 

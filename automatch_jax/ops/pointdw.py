@@ -9,7 +9,7 @@ from automatch_jax.ops.common import embedding, template_vector
 from automatch_jax.ops.registry import register
 
 
-@register("pointdw")
+@register("pointdw", search_index=0)
 class PointDW(nn.Module):
     """R = E_x(F_x) * E_z(v_z): a 1x1 depthwise correlation (Hadamard product) of the embedded search map with the
     embedded template vector, which keeps F_x's resolution (the paper: with a 1x1 exemplar, depthwise correlation

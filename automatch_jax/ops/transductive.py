@@ -10,7 +10,7 @@ from automatch_jax.ops.common import Projection, embedding, flatten
 from automatch_jax.ops.registry import register
 
 
-@register("transductive")
+@register("transductive", search_index=6)
 class TransductiveGuidance(nn.Module):
     """R = F_x + G, G = softmax_z(S(E_x(F_x)) S(E_z(F_z))^T / sqrt(D)) S(M_z): the template mask propagated to each
     search cell through its affinity to the template cells, broadcast over channels.

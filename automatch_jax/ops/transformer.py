@@ -9,7 +9,7 @@ from automatch_jax.ops.common import embedding, flatten
 from automatch_jax.ops.registry import register
 
 
-@register("transformer")
+@register("transformer", search_index=5)
 class SimpleTransformer(nn.Module):
     """R = MultiHeadAttention(query = E_q(F_x), key = E_k(F_z), value = E_v(F_z)), no residual, no normalisation.
 

@@ -30,7 +30,7 @@ import numpy as np
 from automatch_jax.errors import AutomatchError
 from automatch_jax.models.bcm import MANIPULATORS, potentials, top_operators
 from automatch_jax.models.config import ARCHITECTURES, architecture_operators, model_arch
-from automatch_jax.train.config import ALL_OPERATORS, search_space
+from automatch_jax.train.config import ALL_OPERATORS, check_keep, search_space
 
 ARCH_FORMAT = "automatch-arch"
 ARCH_VERSION = 1
@@ -97,6 +97,7 @@ def random_architecture(config: ml_collections.ConfigDict, seed: int | None = No
     training."""
     sc = config.search
     space = search_space(config)
+    check_keep(sc.keep, space)
     rng = np.random.default_rng(sc.seed if seed is None else seed)
     branches = {}
     for branch in BRANCHES:

@@ -1,5 +1,5 @@
 """What the search optimises: the config's network (either architecture: ``model.arch`` ``"automatch"``, the authors'
-operators of :data:`~automatch_jax.models.automatch.SEARCH_SPACE`, or ``"ocean"``, TrackerNet's
+operators of :data:`~automatch_jax.ops.SEARCH_SPACE`, or ``"ocean"``, TrackerNet's
 :data:`~automatch_jax.ops.OPERATOR_NAMES`) with a BCM search cell in both branches, its bilevel loss (the training
 pair loss, :func:`~automatch_jax.models.losses.pair_loss`) and the optimisers of both levels."""
 
@@ -11,13 +11,12 @@ import optax
 
 from automatch_jax.models.automatch import AutoMatchNet
 from automatch_jax.models.bcm import ARCH
-from automatch_jax.models.config import build_network
+from automatch_jax.models.config import build_network, named_dtype
 from automatch_jax.models.losses import pair_loss
 from automatch_jax.models.tracker_net import TrackerNet
 from automatch_jax.search.bilevel import LossFn
 from automatch_jax.train.config import check_keep, search_space
 from automatch_jax.train.optim import parameter_labels
-from automatch_jax.train.runner import compute_dtype
 
 
 def search_network(config: ml_collections.ConfigDict) -> AutoMatchNet | TrackerNet:
@@ -27,9 +26,10 @@ def search_network(config: ml_collections.ConfigDict) -> AutoMatchNet | TrackerN
     space = search_space(config)
     check_keep(sc.keep, space)
     net = build_network(config.model)
+    dtype = named_dtype(sc.get("dtype", "auto"), "search.dtype", auto=True)
     return net.clone(search_cell=True, cls_operators=space, reg_operators=space, search_scalar=bool(sc.scalar),
                      search_tau=float(sc.tau), search_noise=float(sc.noise), search_init=float(sc.init),
-                     freeze_backbone=bool(sc.freeze_backbone), dtype=compute_dtype(sc.get("dtype", "auto")))
+                     freeze_backbone=bool(sc.freeze_backbone), dtype=dtype)
 
 
 def tracker_search_loss(net: AutoMatchNet | TrackerNet, loss_cfg: dict) -> LossFn:

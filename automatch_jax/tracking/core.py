@@ -41,6 +41,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from automatch_jax.boxes import cxcywh_to_xywh, xywh_to_cxcywh, xywh_to_xyxy
 from automatch_jax.data.crop import CropWindow, context_side, crop, crop_jax
 from automatch_jax.errors import AutomatchError
 from automatch_jax.models.checkpoint import TrackerCheckpoint, load_checkpoint
@@ -423,15 +424,15 @@ class TrackerCore:
         sizes = self._sizes(unique, index)
         boxes = np.stack([check_box(box, int(w), int(h)) for box, (w, h) in zip(boxes, sizes, strict=True)])
         fills = np.array([f.reshape(-1, 3).mean(axis=0) for f in unique], np.float64)[index]
-        x, y, w, h = boxes.T
-        targets = np.stack([x + w / 2, y + h / 2, w, h, np.zeros_like(w)], axis=1)
+        targets = np.concatenate([xywh_to_cxcywh(boxes), np.zeros((len(boxes), 1))], axis=1)
+        w, h = boxes[:, 2], boxes[:, 3]
         s, g = self.settings, self.geometry
         sides = context_side(w, h, s.context)
         crops, crop_boxes = [], []
         for k, (cx, cy, *_), side, box, fill in zip(index, targets, sides, boxes, fills, strict=True):
             window = CropWindow(float(cx), float(cy), float(side), g.exemplar_size)
             crops.append(crop(unique[k], window, fill, dtype=None))
-            crop_boxes.append(window.to_crop(np.concatenate([box[:2], box[:2] + box[2:]])))
+            crop_boxes.append(window.to_crop(xywh_to_xyxy(box)))
         exemplar = self._template(self.network.params, np.stack(crops), np.asarray(crop_boxes, np.float32))
         small = s.small_target_search > 0 and w * h < s.small_target_area * sizes[:, 0] * sizes[:, 1]
         search = np.where(small, s.small_target_search, g.search_size)
@@ -489,8 +490,7 @@ class TrackerCore:
     @property
     def boxes(self) -> np.ndarray:
         """(N, 4) current ``x, y, w, h`` (float64 pixels)."""
-        cx, cy, w, h = (self._targets[:, k] for k in range(4))
-        return np.stack([cx - w / 2, cy - h / 2, w, h], axis=1)
+        return cxcywh_to_xywh(self._targets[:, :4])
 
     @property
     def search_sizes(self) -> np.ndarray:

@@ -17,7 +17,7 @@ import numpy as np
 from automatch_jax.errors import AutomatchError
 from automatch_jax.models.automatch import AutoMatchNet
 from automatch_jax.models.checkpoint import CheckpointError, TrackerCheckpoint
-from automatch_jax.models.config import DTYPES, build_network
+from automatch_jax.models.config import build_network, named_dtype
 from automatch_jax.models.fold import apply_folded, fold_batchnorm
 from automatch_jax.models.geometry import ScoreGeometry, decode_boxes
 from automatch_jax.models.tracker_net import TrackerNet, example_inputs
@@ -139,8 +139,7 @@ def checkpoint_network(checkpoint: TrackerCheckpoint, dtype: str | None = None) 
     checkpoint's), once its config is valid and its weights fit it: one :class:`CheckpointError` line otherwise."""
     model = dict(checkpoint.model)
     if dtype is not None:
-        if dtype not in DTYPES:
-            raise AutomatchError(f"dtype {dtype!r} is not one of {', '.join(DTYPES)}")
+        named_dtype(dtype)
         model["dtype"] = dtype
     try:
         net = build_network(model)

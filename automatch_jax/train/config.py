@@ -32,6 +32,7 @@ from automatch_jax.models.backbones import BACKBONES
 from automatch_jax.models.checkpoint import jsonable, load_manifest
 from automatch_jax.models.config import (
     ARCHITECTURES,
+    COMPUTE_DTYPES,
     DEFAULT_BACKBONE,
     DTYPES,
     architecture_operators,
@@ -151,7 +152,6 @@ def load_config(spec: str | Path) -> ml_collections.ConfigDict:
 # --- the schema: every key of the defaults with its type, plus the values each accepts -------------------------------
 
 COMMANDS = ("train", "search")
-COMPUTE_DTYPES = ("auto", *DTYPES)  # train.dtype / search.dtype: "auto" is bfloat16 on GPU/TPU, float32 on CPU
 LOSS_KINDS = {"cls": CLS_LOSSES, "iou": IOU_LOSSES}
 # the bilevel approximations search.bilevel implements (defined here: the schema sits below search)
 SEARCH_ORDERS = ("first", "second", "second-fd")
@@ -301,7 +301,7 @@ def _model_rules() -> dict[str, Rule]:
 def _source_options(name: str) -> tuple[str, ...]:
     """The settings a ``data.sources`` entry ``name`` takes besides ``weight``: its reader's keyword arguments."""
     if name in IMAGERY_SOURCES:
-        return IMAGERY_SOURCES[name]
+        return IMAGERY_SOURCES.metadata(name)["settings"]
     reader = TRAINING_SETS.get(name)
     return ("root", *(p for p in inspect.signature(reader).parameters if p not in ("root", "progress")))
 

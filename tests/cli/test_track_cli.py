@@ -86,6 +86,7 @@ def test_bad_input_is_one_line_and_exit_code_2(
         ([crossing, "--box", "10,20,0,10"], "zero or negative size"),
         ([str(mixed), "--box", "1,1,5,5"], "frame 2 is 80x40, the video started at 80x60"),
         ([crossing, "--model", str(tmp_path)], "not an automatch checkpoint"),
+        ([crossing, "--dtype", "float64"], "dtype 'float64' is not one of float32, bfloat16, float16"),
     ]
     for argv, message in cases:
         code = main(["track", *argv, "--out", str(tmp_path / "o.txt"), *model[argv.count("--model") * 2 :]])

@@ -10,12 +10,13 @@ import optax
 import pytest
 
 from automatch_jax.errors import AutomatchError
-from automatch_jax.models.automatch import SEARCH_SPACE, AutoMatchNet
+from automatch_jax.models.automatch import AutoMatchNet
 from automatch_jax.models.backbones import BACKBONES, get_backbone
 from automatch_jax.models.config import automatch_model_config, build_network
 from automatch_jax.models.losses import automatch_loss
 from automatch_jax.models.summary import AUTOMATCH_PARTS, network_costs
 from automatch_jax.models.targets import automatch_targets
+from automatch_jax.ops import SEARCH_SPACE
 from tests.models.test_tracker_net import planted_pairs
 
 SMALL = {"backbone": "tiny", "channels": 16, "reg_tower_layers": 1, "search_size": 127, "exemplar_size": 63}

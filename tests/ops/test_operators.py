@@ -11,8 +11,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from automatch_jax.models.automatch import SEARCH_SPACE as AUTHORS
 from automatch_jax.ops import OPERATOR_NAMES, OPERATORS, get_operator
+from automatch_jax.ops import SEARCH_SPACE as AUTHORS
 from automatch_jax.ops.common import masked_average, pseudo_mask
 from automatch_jax.ops.legacy import LEGACY_OPERATORS, get_legacy_operator
 

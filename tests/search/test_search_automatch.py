@@ -1,5 +1,5 @@
 """``automatch search`` and ``automatch train --arch`` on the authors' network (``model.arch = "automatch"``): the
-search space is :data:`~automatch_jax.models.automatch.SEARCH_SPACE`, the result trains an AutoMatchNet with the
+search space is :data:`~automatch_jax.ops.SEARCH_SPACE`, the result trains an AutoMatchNet with the
 found operators, and names or files of the other architecture are refused in one line."""
 
 from __future__ import annotations
@@ -12,10 +12,10 @@ import pytest
 from automatch_jax.cli.main import main
 from automatch_jax.data.imagery import Imagery
 from automatch_jax.errors import AutomatchError
-from automatch_jax.models.automatch import SEARCH_SPACE, AutoMatchNet
+from automatch_jax.models.automatch import AutoMatchNet
 from automatch_jax.models.checkpoint import load_checkpoint
 from automatch_jax.models.config import build_network
-from automatch_jax.ops import OPERATOR_NAMES
+from automatch_jax.ops import OPERATOR_NAMES, SEARCH_SPACE
 from automatch_jax.search.arch import apply_arch, load_arch
 from automatch_jax.search.model import search_network
 from automatch_jax.search.run import search

@@ -15,7 +15,7 @@ import pytest
 from automatch_jax.cli.main import main
 from automatch_jax.data.imagery import Imagery
 from automatch_jax.errors import AutomatchError
-from automatch_jax.search.arch import apply_arch, load_arch
+from automatch_jax.search.arch import apply_arch, load_arch, random_architecture
 from automatch_jax.search.run import search
 from automatch_jax.train.config import load_config
 from tests.data.fixtures import save_imagery
@@ -66,6 +66,9 @@ def test_ablations_scalar_and_random(tmp_path: Path, imagery: Imagery) -> None:
         config.search.seed = seed
         choices.add(tuple(search(config, tmp_path / f"r{seed}.json", progress=False)["cls"]["operators"]))
     assert len(choices) > 1
+    config.search.keep = 99  # called directly, the draw checks search.keep as the config check does
+    with pytest.raises(AutomatchError, match="search.keep 99 exceeds the 7 operators"):
+        random_architecture(config)
 
 
 def test_arch_file_errors_and_train_with_arch(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:

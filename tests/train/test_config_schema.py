@@ -13,7 +13,7 @@ import pytest
 from automatch_jax.data.pair_sources import build_source
 from automatch_jax.data.training_sets import TRAINING_SETS
 from automatch_jax.errors import AutomatchError
-from automatch_jax.models.config import model_arch
+from automatch_jax.models.config import model_arch, named_dtype
 from automatch_jax.models.losses import CLS_LOSSES, IOU_LOSSES, classification_loss, iou_loss
 from automatch_jax.search.bilevel import ORDERS
 from automatch_jax.train.config import (
@@ -25,7 +25,6 @@ from automatch_jax.train.config import (
     load_config,
     validate_config,
 )
-from automatch_jax.train.runner import compute_dtype
 
 REPO = Path(__file__).resolve().parents[2]
 SHIPPED = [
@@ -179,7 +178,7 @@ def test_the_names_the_schema_allows_are_those_the_code_implements(tmp_path: Pat
     with pytest.raises(ValueError, match="known: " + ", ".join(CLS_LOSSES)):
         classification_loss(jnp.zeros((1, 3, 3)), jnp.eye(3)[None], "hinge")
     for name in COMPUTE_DTYPES:
-        compute_dtype(name)
+        named_dtype(name, auto=True)
     logits, labels = jnp.zeros((1, 3, 3)), jnp.eye(3)[None]
     for kind in LOSS_KINDS["cls"]:
         assert np.isfinite(float(classification_loss(logits, labels, kind)))

@@ -185,8 +185,10 @@ def test_bfloat16_compute_trains_and_the_checkpoint_says_so_once(tmp_path: Path,
     assert checkpoint.model["dtype"] == "bfloat16" and "dtype" not in checkpoint.info
     assert all(leaf.dtype == np.float32 for leaf in jax.tree_util.tree_leaves(checkpoint.variables["params"]))
     Tracker.from_checkpoint(checkpoint)  # loads as a bfloat16 tracker
-    from automatch_jax.train.runner import compute_dtype
+    from automatch_jax.models.config import named_dtype
 
-    assert compute_dtype("auto") == jnp.float32  # CPU
-    with pytest.raises(AutomatchError, match="not a dtype"):
-        compute_dtype("bfloat17")
+    assert named_dtype("auto", auto=True) == jnp.float32  # CPU
+    with pytest.raises(AutomatchError, match="train.dtype 'bfloat17' is not one of auto, float32"):
+        named_dtype("bfloat17", "train.dtype", auto=True)
+    with pytest.raises(AutomatchError, match="model.dtype 'auto' is not one of float32, bfloat16, float16$"):
+        named_dtype("auto", "model.dtype")
