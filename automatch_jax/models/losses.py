@@ -107,8 +107,8 @@ def pair_loss(
 
     Args:
       variables: ``{"params", "batch_stats"}`` and, for a search network, ``"arch"`` (the manipulators).
-      batch: ``z`` (B, Ez, Ez, 3) and ``x`` (B, Es, Es, 3) crops, ``z_box`` and ``x_box`` (B, 4) ``x0, y0, x1, y1``
-        in crop pixels, ``positive`` (B,) 1 for a positive pair.
+      batch: ``z`` (B, Ez, Ez, 3) and ``x`` (B, Es, Es, 3) RGB crops in [0, 255] (uint8 or float), ``z_box`` and
+        ``x_box`` (B, 4) ``x0, y0, x1, y1`` in crop pixels, ``positive`` (B,) 1 for a positive pair.
       loss_cfg: ``config.loss``: ``reg_weight``, ``cls`` (bce | focal, stage 1's for an AutoMatchNet), ``iou``
         (log | linear | giou), ``radius`` (Ocean's positive region, see
         :func:`~automatch_jax.models.geometry.make_targets`; the AutoMatch targets use the authors' diamond).
@@ -127,7 +127,8 @@ def pair_loss(
     else:
         targets = make_targets(net.geometry, batch["x_box"], batch["positive"], loss_cfg.get("radius", 0.5))
         extra = {}
-    inputs = (batch["z"], batch["z_box"], batch["x"])
+    # uint8 crops (as the pair pipeline sends them) become float32 on the device; the networks cast to their dtype
+    inputs = (jnp.asarray(batch["z"], jnp.float32), batch["z_box"], jnp.asarray(batch["x"], jnp.float32))
     if train:
         outputs, updates = net.apply(dict(variables), *inputs, train=True, mutable=["batch_stats"], rngs=rngs,
                                      **extra)

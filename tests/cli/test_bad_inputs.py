@@ -197,7 +197,7 @@ def test_a_checkpoint_to_start_from_is_checked_before_training(
 ) -> None:
     (tmp_path / "notes").mkdir()
     for start, words in ((tmp_path / "notes", "not an automatch checkpoint (no automatch.json)"),
-                         ("automatch-lite-fast", "a different network (model.backbone is 'efficientnet_lite0_stage4'")):
+                         ("automatch-lite-fast", "a different network (model.arch is 'automatch' there")):
         argv = ["train", "--config", SMOKE, "--init-from", str(start), "--out", str(tmp_path / "run")]
         line = refused(argv, capsys, monkeypatch)
         assert line.startswith("automatch: error: init_from") and words in line, line

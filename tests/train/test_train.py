@@ -192,3 +192,25 @@ def test_bfloat16_compute_trains_and_the_checkpoint_says_so_once(tmp_path: Path,
         named_dtype("bfloat17", "train.dtype", auto=True)
     with pytest.raises(AutomatchError, match="model.dtype 'auto' is not one of float32, bfloat16, float16$"):
         named_dtype("auto", "model.dtype")
+
+
+def test_batches_travel_as_uint8_and_train_as_the_same_crops_in_float(imagery: Imagery) -> None:
+    """The pair pipeline's crops reach the devices as uint8 (a quarter of float32's bytes); the loss casts them on
+    the device, so it is the loss of the same crops sent as float32."""
+    from automatch_jax.data.pairs import PairConfig, PairLoader
+    from automatch_jax.models.losses import pair_loss
+    from automatch_jax.train.runner import to_devices
+
+    config = load_config(str(SMOKE))
+    net = build_network(config.model)
+    g = net.geometry
+    batch = PairLoader(imagery, PairConfig(exemplar_size=g.exemplar_size, search_size=g.search_size), 2, 0, 0).batch(0)
+    assert batch["z"].dtype == np.uint8 and batch["x"].dtype == np.uint8
+    sent = to_devices(batch)
+    assert sent["z"].dtype == jnp.uint8 and sent["x"].dtype == jnp.uint8
+    variables = init_variables(net, config, 0)
+    as_float = {k: v.astype(np.float32) if k in ("z", "x") else v for k, v in batch.items()}
+    loss_cfg = dict(config.loss)
+    sent_loss = pair_loss(net, variables, {k: v[0] for k, v in sent.items()}, loss_cfg, train=False)[0]
+    float_loss = pair_loss(net, variables, as_float, loss_cfg, train=False)[0]
+    assert np.isfinite(float_loss) and float(sent_loss) == float(float_loss)
