@@ -139,7 +139,7 @@ def checkpoint_network(checkpoint: TrackerCheckpoint, dtype: str | None = None) 
     checkpoint's), once its config is valid and its weights fit it: one :class:`CheckpointError` line otherwise."""
     model = dict(checkpoint.model)
     if dtype is not None:
-        named_dtype(dtype)
+        named_dtype(dtype)  # a bad ``dtype`` is the caller's error, named as such, not the checkpoint's
         model["dtype"] = dtype
     try:
         net = build_network(model)
